@@ -1,0 +1,81 @@
+"""supportapp: the backend of a customer-support live chat."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, g, request
+from flask_cors import CORS
+
+from supportapp import auth
+from supportapp.api.blueprint import register_security
+from supportapp.config import Config
+from supportapp.errors import register_error_handlers
+from supportapp.extensions import api, db, jwt, limiter, migrate, redis_client, sock
+from supportapp.logging import configure_logging
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build the app. Nothing connects to PostgreSQL or Redis until a request needs it."""
+    config = config or Config(**overrides)
+    app = Flask(__name__)
+    app.config.from_mapping(config.to_flask())
+    app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"]
+    configure_logging(app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    jwt.init_app(app)
+    auth.init_app(app, jwt)
+    redis_client.init_app(app)
+    limiter.init_app(app)
+    sock.init_app(app)
+    api.init_app(app)
+    register_security(api)
+    CORS(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        expose_headers=["X-Request-ID", "X-Total-Count", "Retry-After"],
+    )
+    register_error_handlers(app)
+    _register_request_id(app)
+    _register_blueprints(app)
+
+    from supportapp import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _migrations_dir():
+    from supportapp.config import ROOT_DIR
+
+    return ROOT_DIR / "migrations"
+
+
+def _register_request_id(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        g.started_at = time.perf_counter()
+
+    @app.after_request
+    def echo_request_id(response):
+        request_id = g.get("request_id")
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from supportapp.api.health.routes import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    from supportapp.api import feature_blueprints
+
+    for blueprint in feature_blueprints():
+        api.register_blueprint(blueprint)

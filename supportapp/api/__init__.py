@@ -1,0 +1,12 @@
+"""HTTP API: one package per feature, each with routes.py and schemas.py."""
+
+from __future__ import annotations
+
+
+def feature_blueprints() -> list:
+    """Every feature blueprint, in the order they appear in the OpenAPI document."""
+    from supportapp.api.auth.routes import bp as auth_bp
+    from supportapp.api.chat.routes import bp as chat_bp
+    from supportapp.api.support.routes import bp as support_bp
+
+    return [auth_bp, chat_bp, support_bp]

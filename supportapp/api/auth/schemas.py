@@ -1,0 +1,42 @@
+"""Request and response bodies of the auth endpoints."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from supportapp.api.blueprint import envelope
+from supportapp.api.common import TrimmedString
+
+
+class RegisterSchema(ma.Schema):
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=128))
+    name = TrimmedString(required=True, validate=ma.validate.Length(min=1, max=100))
+
+
+class LoginSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=254))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+
+
+class AuthResultSchema(ma.Schema):
+    user = ma.fields.Nested(UserSchema, required=True)
+    accessToken = ma.fields.String(required=True)
+    refreshToken = ma.fields.String(required=True)
+
+
+class AccessTokenSchema(ma.Schema):
+    accessToken = ma.fields.String(required=True)
+
+
+AuthResultEnvelope = envelope(AuthResultSchema, "AuthResultEnvelope")
+AccessTokenEnvelope = envelope(AccessTokenSchema, "AccessTokenEnvelope")
+UserEnvelope = envelope(UserSchema, "UserEnvelope")
+EmptyEnvelope = envelope(None, "EmptyEnvelope")

@@ -1,0 +1,215 @@
+"""Bodies, query strings and response shapes of /api/chat (SPEC's ChatSession, ChatMessage)."""
+
+from __future__ import annotations
+
+import uuid
+
+import marshmallow as ma
+
+from supportapp.api.blueprint import envelope
+from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+from supportapp.models import Priority, SessionStatus
+
+MSG_PRIORITY = "La prioridad debe ser low, medium o high"
+MSG_STATUS = "El estado debe ser active, closed o pending"
+MSG_MESSAGE_EMPTY = "El mensaje no puede estar vacío"
+MSG_MESSAGE_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
+
+DATE_TIME = {"format": "date-time"}
+
+
+def _choice(values, message: str) -> ma.validate.OneOf:
+    return ma.validate.OneOf([v.value if hasattr(v, "value") else v for v in values], error=message)
+
+
+class MessageText(TrimmedString):
+    """1–1000 characters once trimmed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=[
+                ma.validate.Length(min=1, error=MSG_MESSAGE_EMPTY),
+                ma.validate.Length(max=1000, error=MSG_MESSAGE_TOO_LONG),
+            ],
+            error_messages={
+                "required": MSG_MESSAGE_EMPTY,
+                "null": MSG_MESSAGE_EMPTY,
+                "invalid": "El mensaje debe ser texto",
+            },
+            **kwargs,
+        )
+
+
+# --- response shapes ----------------------------------------------------------------------
+
+
+class ChatMessageSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    sessionId = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+    sender = ma.fields.String(required=True, metadata={"enum": ["user", "support"]})
+    timestamp = ma.fields.String(required=True, metadata=DATE_TIME)
+    isRead = ma.fields.Boolean(required=True)
+
+
+class ChatSessionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    userId = ma.fields.String(required=True)
+    supportAgentId = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True, metadata={"enum": [s.value for s in SessionStatus]})
+    priority = ma.fields.String(required=True, metadata={"enum": [p.value for p in Priority]})
+    assignedAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
+    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    lastMessageAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    closedAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
+    messages = ma.fields.List(ma.fields.Nested(ChatMessageSchema), required=True)
+    unreadCount = ma.fields.Integer(metadata={"description": "Unread user messages (lists only)"})
+
+
+class SessionListSchema(ma.Schema):
+    sessions = ma.fields.List(ma.fields.Nested(ChatSessionSchema), required=True)
+    pagination = ma.fields.Nested(PaginationSchema, required=True)
+
+
+class PersonSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    email = ma.fields.String()
+    name = ma.fields.String(required=True)
+
+
+class RatingSummarySchema(ma.Schema):
+    score = ma.fields.Integer()
+    comment = ma.fields.String(allow_none=True)
+
+
+class SessionDetailsSchema(ma.Schema):
+    session = ma.fields.Nested(ChatSessionSchema, required=True)
+    user = ma.fields.Nested(PersonSchema, allow_none=True)
+    agent = ma.fields.Nested(PersonSchema, allow_none=True)
+
+
+class StatsSchema(ma.Schema):
+    totalSessions = ma.fields.Integer(required=True)
+    activeSessions = ma.fields.Integer(required=True)
+    pendingSessions = ma.fields.Integer(required=True)
+    closedSessions = ma.fields.Integer(required=True)
+    averageResponseTime = ma.fields.Float(
+        required=True, metadata={"description": "Minutes, one decimal"}
+    )
+    sessionsToday = ma.fields.Integer(required=True)
+    sessionsThisWeek = ma.fields.Integer(required=True)
+    sessionsThisMonth = ma.fields.Integer(required=True)
+
+
+class QueueEntrySchema(ChatSessionSchema):
+    position = ma.fields.Integer(required=True)
+
+
+class QueueSchema(ma.Schema):
+    sessions = ma.fields.List(ma.fields.Nested(QueueEntrySchema), required=True)
+    pagination = ma.fields.Nested(PaginationSchema, required=True)
+
+
+class QueuePositionSchema(ma.Schema):
+    position = ma.fields.Integer(allow_none=True, required=True)
+    total = ma.fields.Integer(required=True)
+    estimatedWaitMinutes = ma.fields.Float(allow_none=True, required=True)
+
+
+class ReadResultSchema(ma.Schema):
+    marked = ma.fields.Integer(required=True)
+
+
+SessionEnvelope = envelope(ChatSessionSchema, "ChatSessionEnvelope")
+SessionListEnvelope = envelope(SessionListSchema, "ChatSessionListEnvelope")
+SessionArrayEnvelope = envelope(
+    ma.fields.List(ma.fields.Nested(ChatSessionSchema)), "ChatSessionArrayEnvelope"
+)
+MessageEnvelope = envelope(ChatMessageSchema, "ChatMessageEnvelope")
+MessageArrayEnvelope = envelope(
+    ma.fields.List(ma.fields.Nested(ChatMessageSchema)), "ChatMessageArrayEnvelope"
+)
+DetailsEnvelope = envelope(SessionDetailsSchema, "SessionDetailsEnvelope")
+StatsEnvelope = envelope(StatsSchema, "StatsEnvelope")
+QueueEnvelope = envelope(QueueSchema, "QueueEnvelope")
+QueuePositionEnvelope = envelope(QueuePositionSchema, "QueuePositionEnvelope")
+ReadResultEnvelope = envelope(ReadResultSchema, "ReadResultEnvelope")
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class OpenSessionSchema(ma.Schema):
+    message = MessageText(load_default=None)
+
+
+class MessageSchema(ma.Schema):
+    message = MessageText(required=True)
+
+
+class AssignSchema(ma.Schema):
+    supportAgentId = ma.fields.UUID(
+        required=True,
+        error_messages={
+            "invalid_uuid": "El agente de soporte no existe",
+            "required": "El agente de soporte es obligatorio",
+            "null": "El agente de soporte es obligatorio",
+        },
+    )
+
+
+class PrioritySchema(ma.Schema):
+    priority = ma.fields.String(
+        required=True,
+        validate=_choice(Priority, MSG_PRIORITY),
+        error_messages={"required": MSG_PRIORITY, "null": MSG_PRIORITY, "invalid": MSG_PRIORITY},
+    )
+
+
+class AgentFilter(ma.fields.String):
+    """A support agent id, or `me` for the caller's own profile."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text == "me":
+            return text
+        try:
+            return uuid.UUID(text)
+        except ValueError as exc:
+            raise ma.ValidationError("Debe ser un id de agente o 'me'") from exc
+
+
+class SessionsQuerySchema(PageQuerySchema):
+    status = ma.fields.String(validate=_choice(SessionStatus, MSG_STATUS))
+    priority = ma.fields.String(validate=_choice(Priority, MSG_PRIORITY))
+    supportAgentId = AgentFilter()
+    userId = ma.fields.UUID()
+    sortBy = ma.fields.String(
+        load_default="lastMessageAt",
+        validate=ma.validate.OneOf(
+            ["createdAt", "lastMessageAt", "assignedAt", "priority", "status"]
+        ),
+    )
+    sortOrder = ma.fields.String(load_default="desc", validate=ma.validate.OneOf(["asc", "desc"]))
+
+
+class OwnSessionsQuerySchema(PageQuerySchema):
+    status = ma.fields.String(validate=_choice(SessionStatus, MSG_STATUS))
+
+
+class StatusPageQuerySchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
+
+
+class StatsQuerySchema(ma.Schema):
+    from_ = ma.fields.String(
+        data_key="from",
+        metadata={"format": "date-time", "description": "ISO date or date-time (inclusive)"},
+    )
+    to = ma.fields.String(
+        metadata={
+            "format": "date-time",
+            "description": "ISO date (whole day included) or date-time",
+        }
+    )

@@ -1,0 +1,68 @@
+"""Rate limits whose key is known only inside the view: the authenticated user, the email.
+
+flask-limiter owns the Redis storage and the strategy (moving window); these decorators ask it
+directly, after authentication, so every web process shares the same counters.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request
+from limits import parse
+
+from supportapp.auth.actor import current_actor
+from supportapp.errors import MSG_TOO_MANY_MESSAGES, MSG_TOO_MANY_REQUESTS, RateLimited
+from supportapp.extensions import limiter
+
+
+def enforce(setting: str, scope: str, key: str, message: str) -> None:
+    """Count one hit of `key` against the limit named by config `setting`; 429 when over it."""
+    item = parse(current_app.config[setting])
+    strategy = limiter.limiter
+    if not strategy.hit(item, scope, key):
+        reset_at, _remaining = strategy.get_window_stats(item, scope, key)
+        raise RateLimited(message, retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def rate_limited(setting: str, scope: str, keys: Callable[[], list[str]], message: str):
+    def decorator(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for key in keys():
+                enforce(setting, scope, key, message)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _login_keys() -> list[str]:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    keys = [f"ip:{_client_ip()}"]
+    if isinstance(email, str) and email.strip():
+        keys.append(f"email:{email.strip().lower()}")
+    return keys
+
+
+login_limits = rate_limited("LOGIN_RATE_LIMIT", "login", _login_keys, MSG_TOO_MANY_REQUESTS)
+register_limit = rate_limited(
+    "REGISTER_RATE_LIMIT", "register", lambda: [f"ip:{_client_ip()}"], MSG_TOO_MANY_REQUESTS
+)
+# One budget per user shared by user messages and support messages.
+message_limit = rate_limited(
+    "MESSAGE_RATE_LIMIT",
+    "messages",
+    lambda: [str(current_actor().user_id)],
+    MSG_TOO_MANY_MESSAGES,
+)

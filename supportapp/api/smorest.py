@@ -1,0 +1,28 @@
+"""flask-smorest pieces that must exist before any blueprint: the Api and the args parser."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Api as SmorestApi
+from webargs.flaskparser import FlaskParser
+
+
+class Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class ErrorEnvelopeSchema(ma.Schema):
+    success = ma.fields.Boolean(required=True, metadata={"example": False})
+    message = ma.fields.Raw(
+        required=True,
+        metadata={"description": "A string, or a list of strings for validation errors"},
+    )
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+
+
+class Api(SmorestApi):
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+    DEFAULT_ERROR_RESPONSE_NAME = "DEFAULT_ERROR"
+
+    def _register_error_handlers(self) -> None:
+        """Errors are rendered by supportapp.errors for the whole app, not by flask-smorest."""

@@ -1,0 +1,111 @@
+"""/api/support — SPEC endpoints 8–9, agent self-service and the audit log."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from supportapp.api.blueprint import Blueprint, ok
+from supportapp.api.common import pagination, parse_date_range, parse_id
+from supportapp.api.support.schemas import (
+    AgentArrayEnvelope,
+    AgentCreateSchema,
+    AgentEnvelope,
+    AgentSelfUpdateSchema,
+    AgentsQuerySchema,
+    AgentUpdateSchema,
+    AuditLogPageEnvelope,
+    AuditLogQuerySchema,
+)
+from supportapp.auth.actor import current_actor
+from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES
+from supportapp.representations import agent_dict, audit_dict
+from supportapp.services import agents, audit
+from supportapp.services.agents import MSG_AGENT_NOT_FOUND
+
+bp = Blueprint(
+    "support", __name__, url_prefix="/api/support", description="Support agents and audit log"
+)
+
+
+@bp.get("/agents")
+@bp.auth(ADMIN_ROLES)
+@bp.arguments(AgentsQuerySchema, location="query")
+@bp.response(200, AgentArrayEnvelope)
+def list_agents(query: dict):
+    """SPEC 8: every support agent, optionally only active or inactive ones."""
+    found = agents.list_agents(query.get("isActive"))
+    return ok([agent_dict(a) for a in found], "Agentes obtenidos exitosamente")
+
+
+@bp.post("/agents")
+@bp.auth(ADMIN_ROLES)
+@bp.arguments(AgentCreateSchema)
+@bp.response(201, AgentEnvelope)
+@bp.alt_response(409, response="CONFLICT")
+def create_agent(body: dict):
+    """SPEC 9: give a support/admin user an agent profile."""
+    agent = agents.create_agent(
+        current_actor(),
+        user_id=body["userId"],
+        name=body["name"],
+        max_concurrent_chats=body["maxConcurrentChats"],
+    )
+    return ok(agent_dict(agent), "Agente creado exitosamente")
+
+
+@bp.get("/agents/me")
+@bp.auth(SUPPORT_ROLES)
+@bp.response(200, AgentEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+def get_my_agent():
+    """The caller's own agent profile."""
+    return ok(agent_dict(agents.my_agent(current_actor())), "Agente obtenido exitosamente")
+
+
+@bp.patch("/agents/me")
+@bp.auth(SUPPORT_ROLES)
+@bp.arguments(AgentSelfUpdateSchema)
+@bp.response(200, AgentEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+def update_my_agent(body: dict):
+    """An agent goes available (`isActive: true`) or away."""
+    agent = agents.update_my_agent(current_actor(), body)
+    return ok(agent_dict(agent), "Agente actualizado exitosamente")
+
+
+@bp.patch("/agents/<agent_id>")
+@bp.auth(ADMIN_ROLES)
+@bp.arguments(AgentUpdateSchema)
+@bp.response(200, AgentEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+def update_agent(body: dict, agent_id: str):
+    """Change an agent's name, availability or capacity."""
+    agent = agents.update_agent(current_actor(), parse_id(agent_id, MSG_AGENT_NOT_FOUND), body)
+    return ok(agent_dict(agent), "Agente actualizado exitosamente")
+
+
+@bp.get("/logs")
+@bp.auth(ADMIN_ROLES)
+@bp.arguments(AuditLogQuerySchema, location="query")
+@bp.response(200, AuditLogPageEnvelope)
+def list_audit_logs(query: dict):
+    """The audit trail, newest first."""
+    window = parse_date_range(
+        query.get("from_"), query.get("to"), current_app.config["STATS_TIMEZONE"]
+    )
+    logs, total = audit.list_logs(
+        actor_id=query.get("actorId"),
+        action=query.get("action"),
+        session_id=query.get("sessionId"),
+        date_from=window.start,
+        date_to=window.end,
+        page=query["page"],
+        limit=query["limit"],
+    )
+    return ok(
+        {
+            "logs": [audit_dict(e) for e in logs],
+            "pagination": pagination(query["page"], query["limit"], total),
+        },
+        "Registros obtenidos exitosamente",
+    )

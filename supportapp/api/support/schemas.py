@@ -1,0 +1,79 @@
+"""Bodies and shapes of /api/support (SPEC's SupportAgent, audit log entries)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from supportapp.api.blueprint import envelope
+from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+
+DATE_TIME = {"format": "date-time"}
+NAME = ma.validate.Length(min=1, max=100, error="El nombre debe tener entre 1 y 100 caracteres")
+CAPACITY = ma.validate.Range(min=1, max=50, error="El límite de chats debe estar entre 1 y 50")
+
+
+class SupportAgentSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    userId = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+    isActive = ma.fields.Boolean(required=True)
+    maxConcurrentChats = ma.fields.Integer(required=True)
+    currentActiveChats = ma.fields.Integer(required=True)
+    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    updatedAt = ma.fields.String(required=True, metadata=DATE_TIME)
+
+
+class AgentCreateSchema(ma.Schema):
+    userId = ma.fields.UUID(required=True)
+    name = TrimmedString(required=True, validate=NAME)
+    maxConcurrentChats = ma.fields.Integer(load_default=5, validate=CAPACITY, strict=True)
+
+
+class AgentUpdateSchema(ma.Schema):
+    name = TrimmedString(validate=NAME)
+    isActive = ma.fields.Boolean()
+    maxConcurrentChats = ma.fields.Integer(validate=CAPACITY, strict=True)
+
+
+class AgentSelfUpdateSchema(ma.Schema):
+    isActive = ma.fields.Boolean(required=True)
+
+
+class AgentsQuerySchema(ma.Schema):
+    isActive = ma.fields.Boolean()
+
+
+class AuditLogSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    actorId = ma.fields.String(allow_none=True)
+    actorRole = ma.fields.String(required=True)
+    action = ma.fields.String(required=True)
+    targetType = ma.fields.String(required=True)
+    targetId = ma.fields.String(allow_none=True)
+    sessionId = ma.fields.String(allow_none=True)
+    before = ma.fields.Dict(allow_none=True)
+    after = ma.fields.Dict(allow_none=True)
+    ip = ma.fields.String(allow_none=True)
+    requestId = ma.fields.String(allow_none=True)
+    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+
+
+class AuditLogPageSchema(ma.Schema):
+    logs = ma.fields.List(ma.fields.Nested(AuditLogSchema), required=True)
+    pagination = ma.fields.Nested(PaginationSchema, required=True)
+
+
+class AuditLogQuerySchema(PageQuerySchema):
+    actorId = ma.fields.UUID()
+    action = ma.fields.String(validate=ma.validate.Length(max=50))
+    sessionId = ma.fields.UUID()
+    from_ = ma.fields.String(data_key="from", metadata=DATE_TIME)
+    to = ma.fields.String(metadata=DATE_TIME)
+
+
+AgentEnvelope = envelope(SupportAgentSchema, "SupportAgentEnvelope")
+AgentArrayEnvelope = envelope(
+    ma.fields.List(ma.fields.Nested(SupportAgentSchema)), "SupportAgentArrayEnvelope"
+)
+AuditLogPageEnvelope = envelope(AuditLogPageSchema, "AuditLogPageEnvelope")

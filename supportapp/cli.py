@@ -1,0 +1,81 @@
+"""Command-line tools: `flask --app wsgi users …` and `flask --app wsgi demo …`."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import Flask, current_app
+
+from supportapp.errors import DomainError
+from supportapp.models import Role
+from supportapp.services import users as user_service
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+
+
+@click.group("users", help="Manage users.")
+def users_cli() -> None:
+    pass
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=ROLE_CHOICE, default=Role.USER.value, show_default=True)
+def create_user(email: str, password: str, name: str, role: str) -> None:
+    """Create a user with the given role."""
+    try:
+        user = user_service.register_user(
+            email=email, password=password, name=name, role=Role(role)
+        )
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    click.echo(f"created {user.role} {user.email} id={user.id}")
+
+
+@users_cli.command("set-role")
+@click.option("--email", required=True)
+@click.option("--role", type=ROLE_CHOICE, required=True)
+def set_role(email: str, role: str) -> None:
+    """Change the role of an existing user."""
+    try:
+        user = user_service.set_role(email=email, role=Role(role))
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    click.echo(f"{user.email} is now {user.role}")
+
+
+@click.group("demo", help="Demo data for a fresh installation.")
+def demo_cli() -> None:
+    pass
+
+
+@demo_cli.command("ensure-superadmin")
+def ensure_superadmin() -> None:
+    """Create the demo superadmin once and print its credentials (only that one time)."""
+    email = current_app.config["DEMO_SUPERADMIN_EMAIL"]
+    if user_service.find_by_email(email) is not None:
+        click.echo(f"demo superadmin {email} already exists (password printed on first run)")
+        return
+    password = secrets.token_urlsafe(12)
+    user_service.register_user(
+        email=email, password=password, name="Demo Superadmin", role=Role.SUPERADMIN
+    )
+    click.echo("=" * 60)
+    click.echo("Demo superadmin created. Keep these credentials; they are shown once:")
+    click.echo(f"  email:    {email}")
+    click.echo(f"  password: {password}")
+    click.echo("=" * 60)
+
+
+def _describe(error: DomainError) -> str:
+    if error.errors:
+        return "; ".join(f"{k}: {', '.join(v)}" for k, v in error.errors.items())
+    return error.message

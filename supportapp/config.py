@@ -1,0 +1,276 @@
+"""Settings read once from the environment (12-factor) and validated at start.
+
+Every variable is listed in `SETTINGS`, which is also the source of the table in README.md.
+A bad value stops the process with a message naming the variable, never a traceback later.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from limits import parse as parse_rate_limit
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = ROOT_DIR / "var"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be zero or a positive integer")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def _rate_limit(value: str) -> str:
+    parse_rate_limit(value)
+    return value
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _database_url(value: str) -> str:
+    if not value.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL")
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value.removeprefix("postgres://")
+    return value
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this project uses psycopg2."""
+    if database_url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + database_url.removeprefix("postgresql://")
+    return database_url
+
+
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be a redis:// URL")
+    return value
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def _algorithm(value: str) -> str:
+    allowed = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
+    if value not in allowed:
+        raise ValueError(f"must be one of {', '.join(sorted(allowed))}")
+    return value
+
+
+def _environment(value: str) -> str:
+    if value not in {"development", "production", "testing"}:
+        raise ValueError("must be development, production or testing")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("APP_ENV", "development", "development, production or testing", _environment),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "PostgreSQL URL (required; `make` starts one when unset)",
+        _database_url,
+    ),
+    Setting("REDIS_URL", None, "Redis URL (required; `make` starts one when unset)", _redis_url),
+    Setting(
+        "JWT_SECRET_KEY",
+        None,
+        "HMAC secret for tokens; required in production, generated under ./var otherwise",
+    ),
+    Setting("JWT_ACCESS_TTL", "900", "access token lifetime in seconds", _positive_int),
+    Setting("JWT_REFRESH_TTL", "2592000", "refresh token lifetime in seconds", _positive_int),
+    Setting("JWT_ALGORITHM", "HS256", "signing algorithm of accepted tokens", _algorithm),
+    Setting(
+        "JWT_PUBLIC_KEY",
+        None,
+        "PEM public key to verify tokens of an external issuer (RS*/ES* algorithms)",
+    ),
+    Setting("JWT_ISSUER", None, "required `iss` claim of accepted tokens (optional)"),
+    Setting("JWT_AUDIENCE", None, "required `aud` claim of accepted tokens (optional)"),
+    Setting("JWT_ROLE_CLAIM", "role", "name of the claim that carries the role"),
+    Setting("CORS_ORIGINS", "*", "comma-separated origins allowed by CORS", _csv),
+    Setting("LOG_LEVEL", "INFO", "log level of the JSON log lines", _log_level),
+    Setting("STATS_TIMEZONE", "UTC", "time zone for today/week/month in stats", _timezone),
+    Setting(
+        "MESSAGE_RATE_LIMIT", "20/minute", "messages per user (user and support sides)", _rate_limit
+    ),
+    Setting("LOGIN_RATE_LIMIT", "10/minute", "login attempts per IP and per email", _rate_limit),
+    Setting("REGISTER_RATE_LIMIT", "10/minute", "registrations per IP", _rate_limit),
+    Setting("MAX_CONTENT_LENGTH", "65536", "largest accepted request body in bytes", _positive_int),
+    Setting(
+        "EVENT_STREAM_MAXLEN", "100000", "events kept in the Redis stream for replay", _positive_int
+    ),
+    Setting("AUTO_ASSIGN_ENABLED", "true", "assign pending sessions automatically", _bool),
+    Setting(
+        "AUTO_ASSIGN_INTERVAL_SECONDS", "10", "period of the auto-assignment sweep", _positive_int
+    ),
+    Setting(
+        "UNANSWERED_REQUEUE_MINUTES",
+        "0",
+        "requeue an assigned session whose user waited this long (0 = off)",
+        _non_negative_int,
+    ),
+    Setting(
+        "AUTO_CLOSE_AFTER_HOURS", "24", "close sessions idle this long (0 = off)", _non_negative_int
+    ),
+    Setting(
+        "DEMO_SUPERADMIN_EMAIL",
+        "admin@supportapp.local",
+        "email of the demo superadmin created by `make run`",
+    ),
+)
+
+
+def _secret_file() -> Path:
+    return VAR_DIR / "jwt_secret"
+
+
+def _development_secret() -> str:
+    """A random secret generated once and kept under ./var, so restarts keep sessions valid."""
+    path = _secret_file()
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read and validate every setting; raise ConfigError naming each bad one."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = environ.get(setting.name, setting.default)
+        if raw is None or raw == "":
+            values[setting.name] = None
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{setting.name}={raw!r}: {exc}")
+    for required in ("DATABASE_URL", "REDIS_URL"):
+        if values.get(required) is None:
+            problems.append(f"{required} is required")
+    _settle_jwt_secret(values, problems)
+    if problems:
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
+    return values
+
+
+def _settle_jwt_secret(values: dict[str, Any], problems: list[str]) -> None:
+    algorithm = values["JWT_ALGORITHM"]
+    if algorithm.startswith(("RS", "ES")):
+        if not values.get("JWT_PUBLIC_KEY"):
+            problems.append(f"JWT_PUBLIC_KEY is required with JWT_ALGORITHM={algorithm}")
+        return
+    secret = values.get("JWT_SECRET_KEY")
+    if values["APP_ENV"] == "production":
+        if not secret or len(secret) < 32:
+            problems.append("JWT_SECRET_KEY must be set to at least 32 characters in production")
+    elif not secret:
+        values["JWT_SECRET_KEY"] = _development_secret()
+
+
+class Config:
+    """Flask configuration built from validated settings."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
+        settings = load_settings(environ)
+        settings.update(overrides)
+        self.settings = settings
+
+    def to_flask(self) -> dict[str, Any]:
+        s = self.settings
+        algorithm = s["JWT_ALGORITHM"]
+        asymmetric = algorithm.startswith(("RS", "ES"))
+        return {
+            **s,
+            "TESTING": s["APP_ENV"] == "testing",
+            "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(s["DATABASE_URL"]),
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True,
+                "pool_size": 10,
+                "max_overflow": 20,
+            },
+            "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+            "JWT_SECRET_KEY": s["JWT_SECRET_KEY"],
+            "JWT_PUBLIC_KEY": s["JWT_PUBLIC_KEY"],
+            "JWT_ALGORITHM": algorithm,
+            "JWT_DECODE_ALGORITHMS": [algorithm],
+            "JWT_DECODE_ISSUER": s["JWT_ISSUER"],
+            "JWT_ENCODE_ISSUER": s["JWT_ISSUER"],
+            "JWT_DECODE_AUDIENCE": s["JWT_AUDIENCE"],
+            "JWT_ENCODE_AUDIENCE": s["JWT_AUDIENCE"],
+            "JWT_ACCESS_TOKEN_EXPIRES": s["JWT_ACCESS_TTL"],
+            "JWT_REFRESH_TOKEN_EXPIRES": s["JWT_REFRESH_TTL"],
+            "JWT_TOKEN_LOCATION": ["headers"],
+            "JWT_CAN_ISSUE_TOKENS": not asymmetric,
+            "RATELIMIT_STORAGE_URI": s["REDIS_URL"],
+            "RATELIMIT_HEADERS_ENABLED": False,
+            "RATELIMIT_STRATEGY": "moving-window",
+            "RATELIMIT_KEY_PREFIX": "supportapp-rl",
+            "RATELIMIT_SWALLOW_ERRORS": False,
+            "API_TITLE": "supportapp",
+            "API_VERSION": "1.0.0",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "OPENAPI_SWAGGER_UI_PATH": "/docs",
+            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+            "OPENAPI_REDOC_PATH": "/redoc",
+            "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+            "JSON_SORT_KEYS": False,
+        }

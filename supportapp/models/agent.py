@@ -1,0 +1,45 @@
+"""Support agents: the profile that lets a user take chats, with its capacity counter."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supportapp.extensions import db
+from supportapp.models.base import created_at_column, updated_at_column, uuid_pk
+
+
+class SupportAgent(db.Model):
+    """`current_active_chats` is maintained only by the database trigger on chat_sessions."""
+
+    __tablename__ = "support_agents"
+    __table_args__ = (
+        CheckConstraint("current_active_chats >= 0", name="ck_agents_current_non_negative"),
+        CheckConstraint("max_concurrent_chats BETWEEN 1 AND 50", name="ck_agents_max_range"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    is_active: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=text("true")
+    )
+    max_concurrent_chats: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=5, server_default=text("5")
+    )
+    current_active_chats: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
+    last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()

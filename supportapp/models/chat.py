@@ -1,0 +1,152 @@
+"""Chat sessions and their messages."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Computed,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supportapp.extensions import db
+from supportapp.models.base import created_at_column, utcnow, uuid_pk
+
+
+class SessionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+    PENDING = "pending"
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Sender(enum.StrEnum):
+    USER = "user"
+    SUPPORT = "support"
+
+
+def _values(e: type[enum.Enum]) -> list[str]:
+    return [m.value for m in e]
+
+
+status_enum = Enum(SessionStatus, name="session_status", values_callable=_values)
+priority_enum = Enum(Priority, name="session_priority", values_callable=_values)
+sender_enum = Enum(Sender, name="message_sender", values_callable=_values)
+
+PRIORITY_RANK = {Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
+
+
+class ChatSession(db.Model):
+    __tablename__ = "chat_sessions"
+    __table_args__ = (
+        Index("ix_sessions_last_message", "last_message_at", "id"),
+        Index("ix_sessions_created", "created_at", "id"),
+        Index("ix_sessions_assigned", "assigned_at", "id"),
+        Index("ix_sessions_priority", "priority_rank", "id"),
+        Index("ix_sessions_status_last_message", "status", "last_message_at", "id"),
+        Index("ix_sessions_status_created", "status", "created_at", "id"),
+        Index("ix_sessions_status_id", "status", "id"),
+        Index("ix_sessions_user_last_message", "user_id", "last_message_at", "id"),
+        Index("ix_sessions_agent_status", "support_agent_id", "status", "last_message_at"),
+        # The pending queue: priority (high first), then oldest first.
+        Index(
+            "ix_sessions_queue",
+            text("priority_rank DESC"),
+            "queued_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_sessions_waiting",
+            "waiting_since",
+            postgresql_where=text("status = 'active' AND waiting_since IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    support_agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("support_agents.id", ondelete="SET NULL")
+    )
+    status: Mapped[SessionStatus] = mapped_column(
+        status_enum, nullable=False, default=SessionStatus.PENDING, server_default="pending"
+    )
+    priority: Mapped[Priority] = mapped_column(
+        priority_enum, nullable=False, default=Priority.MEDIUM, server_default="medium"
+    )
+    # The priority's severity (high=3 … low=1), so sorting and the queue use an index.
+    priority_rank: Mapped[int] = mapped_column(
+        SmallInteger,
+        Computed(
+            "CASE priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END", persisted=True
+        ),
+    )
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_column()
+    last_message_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=text("now()")
+    )
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Time of the user message that started the current wait for a support reply.
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unread_user_count: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    unread_support_count: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+
+
+class ChatMessage(db.Model):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        Index("ix_messages_session_timestamp", "session_id", "timestamp", "id"),
+        Index(
+            "ix_messages_agent_timestamp",
+            "agent_id",
+            "timestamp",
+            postgresql_where=text("agent_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False
+    )
+    message: Mapped[str] = mapped_column(String(1000), nullable=False)
+    sender: Mapped[Sender] = mapped_column(sender_enum, nullable=False)
+    sender_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("support_agents.id", ondelete="SET NULL")
+    )
+    timestamp: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=text("now()")
+    )
+    is_read: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
+    # For a support message that ended a user's wait: the wait, in seconds.
+    response_seconds: Mapped[float | None] = mapped_column(db.Float)

@@ -1,0 +1,1 @@
+"""Real-time events: published to a Redis stream after commit, fanned out to WebSockets."""

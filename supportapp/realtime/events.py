@@ -1,0 +1,64 @@
+"""The event catalogue: one builder per event name, with the data shape clients receive.
+
+Session events go to support staff and to the session's owner; agent events only to staff.
+"""
+
+from __future__ import annotations
+
+from supportapp.models import ChatMessage, ChatSession, SessionStatus, SupportAgent
+from supportapp.models.chat import Priority
+from supportapp.realtime.bus import Event
+from supportapp.representations import agent_dict, message_dict, session_dict
+
+
+def _for_session(name: str, session: ChatSession, **data) -> Event:
+    return Event(
+        name=name, data={"session": session_dict(session), **data}, user_id=str(session.user_id)
+    )
+
+
+def chat_created(session: ChatSession, messages: list[ChatMessage]) -> Event:
+    return Event(
+        name="chat_created",
+        data={"session": session_dict(session, messages[-1:])},
+        user_id=str(session.user_id),
+    )
+
+
+def chat_message_received(session: ChatSession, message: ChatMessage) -> Event:
+    return Event(
+        name="chat_message_received",
+        data={"message": message_dict(message), "session": session_dict(session, [message])},
+        user_id=str(session.user_id),
+    )
+
+
+def chat_assigned(
+    session: ChatSession, agent: SupportAgent, previous_agent_id: str | None
+) -> Event:
+    return _for_session(
+        "chat_assigned",
+        session,
+        agent={"id": str(agent.id), "name": agent.name},
+        previousAgentId=previous_agent_id,
+    )
+
+
+def chat_status_changed(session: ChatSession, previous: SessionStatus) -> Event:
+    return _for_session("chat_status_changed", session, previousStatus=str(previous))
+
+
+def chat_priority_changed(session: ChatSession, previous: Priority) -> Event:
+    return _for_session("chat_priority_changed", session, previousPriority=str(previous))
+
+
+def messages_read(session: ChatSession, sender: str, count: int) -> Event:
+    return Event(
+        name="messages_read",
+        data={"sessionId": str(session.id), "sender": sender, "count": count},
+        user_id=str(session.user_id),
+    )
+
+
+def agent_status_changed(agent: SupportAgent) -> Event:
+    return Event(name="agent_status_changed", data={"agent": agent_dict(agent)})

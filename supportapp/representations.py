@@ -1,0 +1,86 @@
+"""The camelCase shapes of SPEC.md's interfaces, shared by REST responses and WebSocket events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from supportapp.models import AuditLog, ChatMessage, ChatSession, SupportAgent, User
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 UTC with a `Z`, millisecond precision."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def message_dict(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "sessionId": str(message.session_id),
+        "message": message.message,
+        "sender": str(message.sender),
+        "timestamp": iso(message.timestamp),
+        "isRead": message.is_read,
+    }
+
+
+def session_dict(
+    session: ChatSession,
+    messages: list[ChatMessage] | None = None,
+    *,
+    include_unread: bool = False,
+) -> dict[str, Any]:
+    """A ChatSession with every SPEC field. `messages` is the full history in details and the
+    most recent message (0 or 1 item) everywhere else."""
+    data: dict[str, Any] = {
+        "id": str(session.id),
+        "userId": str(session.user_id),
+        "supportAgentId": str(session.support_agent_id) if session.support_agent_id else None,
+        "status": str(session.status),
+        "priority": str(session.priority),
+        "assignedAt": iso(session.assigned_at),
+        "createdAt": iso(session.created_at),
+        "lastMessageAt": iso(session.last_message_at),
+        "closedAt": iso(session.closed_at),
+        "messages": [message_dict(m) for m in (messages or [])],
+    }
+    if include_unread:
+        data["unreadCount"] = session.unread_user_count
+    return data
+
+
+def agent_dict(agent: SupportAgent) -> dict[str, Any]:
+    return {
+        "id": str(agent.id),
+        "userId": str(agent.user_id),
+        "name": agent.name,
+        "email": agent.email,
+        "isActive": agent.is_active,
+        "maxConcurrentChats": agent.max_concurrent_chats,
+        "currentActiveChats": agent.current_active_chats,
+        "createdAt": iso(agent.created_at),
+        "updatedAt": iso(agent.updated_at),
+    }
+
+
+def user_dict(user: User) -> dict[str, Any]:
+    return {"id": str(user.id), "email": user.email, "name": user.name, "role": str(user.role)}
+
+
+def audit_dict(entry: AuditLog) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "actorId": str(entry.actor_id) if entry.actor_id else None,
+        "actorRole": entry.actor_role,
+        "action": entry.action,
+        "targetType": entry.target_type,
+        "targetId": entry.target_id,
+        "sessionId": str(entry.session_id) if entry.session_id else None,
+        "before": entry.before,
+        "after": entry.after,
+        "ip": entry.ip,
+        "requestId": entry.request_id,
+        "createdAt": iso(entry.created_at),
+    }

@@ -1,0 +1,1 @@
+"""Use cases: business rules and transaction boundaries. Plain values in, models out."""

@@ -1,0 +1,130 @@
+"""Support agent profiles: creation, changes, and the lookups other rules need."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from supportapp.auth.actor import Actor
+from supportapp.errors import Conflict, NotFound, ValidationFailed
+from supportapp.extensions import db
+from supportapp.models import SUPPORT_ROLES, SupportAgent, User
+from supportapp.realtime import events
+from supportapp.representations import agent_dict
+from supportapp.services import audit
+from supportapp.services.unit_of_work import unit_of_work
+
+MSG_AGENT_NOT_FOUND = "Agente de soporte no encontrado"
+MSG_USER_NOT_FOUND = "El usuario no existe"
+MSG_USER_NOT_STAFF = "El usuario debe tener rol support, admin o superadmin"
+MSG_ALREADY_AGENT = "El usuario ya es un agente de soporte"
+
+EDITABLE = {"name": "name", "isActive": "is_active", "maxConcurrentChats": "max_concurrent_chats"}
+
+
+def list_agents(is_active: bool | None = None) -> list[SupportAgent]:
+    query = select(SupportAgent).order_by(SupportAgent.created_at, SupportAgent.id)
+    if is_active is not None:
+        query = query.where(SupportAgent.is_active.is_(is_active))
+    return list(db.session.scalars(query))
+
+
+def get_agent(agent_id: uuid.UUID) -> SupportAgent:
+    agent = db.session.get(SupportAgent, agent_id)
+    if agent is None:
+        raise NotFound(MSG_AGENT_NOT_FOUND)
+    return agent
+
+
+def agent_of_user(user_id: uuid.UUID | None, *, lock: bool = False) -> SupportAgent | None:
+    if user_id is None:
+        return None
+    query = select(SupportAgent).where(SupportAgent.user_id == user_id)
+    if lock:
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
+def my_agent(actor: Actor) -> SupportAgent:
+    agent = agent_of_user(actor.user_id)
+    if agent is None:
+        raise NotFound(MSG_AGENT_NOT_FOUND)
+    return agent
+
+
+def create_agent(
+    actor: Actor, *, user_id: uuid.UUID, name: str, max_concurrent_chats: int = 5
+) -> SupportAgent:
+    with unit_of_work() as uow:
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise ValidationFailed.field("userId", MSG_USER_NOT_FOUND)
+        if user.role not in SUPPORT_ROLES:
+            raise ValidationFailed.field("userId", MSG_USER_NOT_STAFF)
+        if agent_of_user(user.id, lock=True) is not None:
+            raise Conflict(MSG_ALREADY_AGENT)
+        agent = SupportAgent(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            name=name,
+            email=user.email,
+            max_concurrent_chats=max_concurrent_chats,
+        )
+        uow.session.add(agent)
+        uow.session.flush()
+        uow.session.refresh(agent)
+        audit.record(
+            uow,
+            actor,
+            "agent.created",
+            target_type="support_agent",
+            target_id=agent.id,
+            after=agent_dict(agent),
+        )
+        uow.emit(events.agent_status_changed(agent))
+    return agent
+
+
+def update_agent(actor: Actor, agent_id: uuid.UUID, changes: dict[str, Any]) -> SupportAgent:
+    """Change name, isActive or maxConcurrentChats. Lowering the capacity below the current
+    load is allowed: it only stops new chats until the load drops."""
+    with unit_of_work() as uow:
+        agent = db.session.scalar(
+            select(SupportAgent).where(SupportAgent.id == agent_id).with_for_update()
+        )
+        if agent is None:
+            raise NotFound(MSG_AGENT_NOT_FOUND)
+        _apply(uow, actor, agent, changes)
+    return agent
+
+
+def update_my_agent(actor: Actor, changes: dict[str, Any]) -> SupportAgent:
+    with unit_of_work() as uow:
+        agent = agent_of_user(actor.user_id, lock=True)
+        if agent is None:
+            raise NotFound(MSG_AGENT_NOT_FOUND)
+        _apply(uow, actor, agent, changes)
+    return agent
+
+
+def _apply(uow, actor: Actor, agent: SupportAgent, changes: dict[str, Any]) -> None:
+    before = {key: getattr(agent, column) for key, column in EDITABLE.items() if key in changes}
+    after = {key: changes[key] for key in before}
+    if before == after:
+        return
+    for key, value in after.items():
+        setattr(agent, EDITABLE[key], value)
+    uow.session.flush()
+    uow.session.refresh(agent)
+    audit.record(
+        uow,
+        actor,
+        "agent.updated",
+        target_type="support_agent",
+        target_id=agent.id,
+        before=before,
+        after=after,
+    )
+    uow.emit(events.agent_status_changed(agent))

@@ -1,0 +1,105 @@
+"""Sending messages from either side of a chat."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+from supportapp.auth.actor import Actor
+from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, NotFound
+from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus
+from supportapp.models.base import utcnow
+from supportapp.realtime import events
+from supportapp.services import audit
+from supportapp.services.agents import agent_of_user
+from supportapp.services.assignment import give_to_agent
+from supportapp.services.sessions import ensure_open, get_visible_session, messages_of
+from supportapp.services.unit_of_work import unit_of_work
+
+
+def list_messages(actor: Actor, session_id: uuid.UUID) -> list[ChatMessage]:
+    """The conversation, oldest first: for the owner or any support role."""
+    session = get_visible_session(actor, session_id)
+    return messages_of(session.id)
+
+
+def send_user_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMessage:
+    """The owner writes; a user message starts a wait for a support reply unless one runs."""
+    with unit_of_work() as uow:
+        session = get_visible_session(actor, session_id, lock=True)
+        if session.user_id != actor.user_id:
+            raise NotFound(MSG_SESSION_NOT_FOUND)
+        ensure_open(session)
+        now = utcnow()
+        message = ChatMessage(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            message=text,
+            sender=Sender.USER,
+            sender_user_id=actor.user_id,
+            timestamp=now,
+        )
+        uow.session.add(message)
+        session.last_message_at = now
+        session.unread_user_count += 1
+        if session.waiting_since is None:
+            session.waiting_since = now
+        uow.session.flush()
+        uow.emit(events.chat_message_received(session, message))
+    return message
+
+
+def send_support_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMessage:
+    """A support reply. It ends the user's current wait (recording the response time), and the
+    sender's first reply to an unassigned session takes it when they have free capacity."""
+    with unit_of_work() as uow:
+        session = get_visible_session(actor, session_id, lock=True)
+        ensure_open(session)
+        agent = agent_of_user(actor.user_id)
+        if session.status == SessionStatus.PENDING and _can_take(agent):
+            # Under the agent lock the slot may be gone; then the reply is sent unassigned.
+            with contextlib.suppress(Conflict):
+                give_to_agent(uow, actor, session, agent.id)
+        now = utcnow()
+        message = ChatMessage(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            message=text,
+            sender=Sender.SUPPORT,
+            sender_user_id=actor.user_id,
+            agent_id=agent.id if agent else None,
+            timestamp=now,
+            response_seconds=_ends_wait(session, now),
+        )
+        uow.session.add(message)
+        session.last_message_at = now
+        session.unread_support_count += 1
+        session.waiting_since = None
+        if session.first_response_at is None:
+            session.first_response_at = now
+        uow.session.flush()
+        audit.record(
+            uow,
+            actor,
+            "session.support_message",
+            target_type="chat_message",
+            target_id=message.id,
+            session_id=session.id,
+            after={"length": len(text)},
+        )
+        uow.emit(events.chat_message_received(session, message))
+    return message
+
+
+def _can_take(agent) -> bool:
+    return (
+        agent is not None
+        and agent.is_active
+        and agent.current_active_chats < agent.max_concurrent_chats
+    )
+
+
+def _ends_wait(session: ChatSession, now) -> float | None:
+    if session.waiting_since is None:
+        return None
+    return max((now - session.waiting_since).total_seconds(), 0.0)

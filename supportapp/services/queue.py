@@ -1,0 +1,105 @@
+"""The pending queue: priority first (high → low), then oldest first."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, tuple_
+
+from supportapp.auth.actor import Actor
+from supportapp.extensions import db
+from supportapp.models import ChatMessage, ChatSession, SessionStatus
+from supportapp.models.base import utcnow
+from supportapp.services.sessions import (
+    SessionFilters,
+    count_sessions,
+    get_visible_session,
+    last_messages_of,
+)
+
+RECENT_ASSIGNMENTS = 50
+THROUGHPUT_WINDOW = timedelta(hours=1)
+
+QUEUE_ORDER = (ChatSession.priority_rank.desc(), ChatSession.queued_at, ChatSession.id)
+
+
+def pending_query():
+    return select(ChatSession).where(ChatSession.status == SessionStatus.PENDING)
+
+
+def queue_page(
+    page: int, limit: int
+) -> tuple[list[tuple[int, ChatSession, ChatMessage | None]], int]:
+    """Pending sessions in assignment order, each with its 1-based position."""
+    offset = (page - 1) * limit
+    sessions = list(
+        db.session.scalars(pending_query().order_by(*QUEUE_ORDER).limit(limit).offset(offset))
+    )
+    last = last_messages_of([s.id for s in sessions])
+    rows = [(offset + i + 1, s, last.get(s.id)) for i, s in enumerate(sessions)]
+    return rows, count_sessions(SessionFilters(status=SessionStatus.PENDING))
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    position: int | None
+    total: int
+    estimated_wait_minutes: float | None
+
+
+def position_of(actor: Actor, session_id: uuid.UUID) -> QueuePosition:
+    """Where a session stands in the queue; `position` is null once it has left the queue."""
+    session = get_visible_session(actor, session_id)
+    total = count_sessions(SessionFilters(status=SessionStatus.PENDING))
+    if session.status != SessionStatus.PENDING:
+        return QueuePosition(position=None, total=total, estimated_wait_minutes=None)
+    ahead = db.session.scalar(
+        select(func.count(ChatSession.id)).where(
+            ChatSession.status == SessionStatus.PENDING,
+            or_(
+                ChatSession.priority_rank > session.priority_rank,
+                and_(
+                    ChatSession.priority_rank == session.priority_rank,
+                    tuple_(ChatSession.queued_at, ChatSession.id)
+                    < tuple_(session.queued_at, session.id),
+                ),
+            ),
+        )
+    )
+    position = int(ahead or 0) + 1
+    return QueuePosition(
+        position=position, total=total, estimated_wait_minutes=estimate_wait(position)
+    )
+
+
+def estimate_wait(position: int) -> float | None:
+    """Minutes until a session at `position` is taken, from recent history: the queue's
+    throughput over the last hour when there is one, else the mean wait of the last
+    assignments; null when nothing was ever assigned."""
+    now = utcnow()
+    recent = (
+        select(ChatSession.assigned_at, ChatSession.queued_at)
+        .where(ChatSession.assigned_at.is_not(None), ChatSession.queued_at.is_not(None))
+        .order_by(ChatSession.assigned_at.desc())
+        .limit(RECENT_ASSIGNMENTS)
+        .subquery()
+    )
+    count, mean_wait, in_window = db.session.execute(
+        select(
+            func.count(),
+            func.avg(func.extract("epoch", recent.c.assigned_at - recent.c.queued_at)),
+            func.count().filter(recent.c.assigned_at >= now - THROUGHPUT_WINDOW),
+        )
+    ).one()
+    if not count:
+        return None
+    if in_window and in_window < RECENT_ASSIGNMENTS:
+        per_minute = in_window / (THROUGHPUT_WINDOW.total_seconds() / 60)
+        return round(position / per_minute, 1)
+    if in_window:
+        oldest = db.session.scalar(select(func.min(recent.c.assigned_at)))
+        span_minutes = max((now - oldest).total_seconds() / 60, 1.0)
+        return round(position / (in_window / span_minutes), 1)
+    return round(max(float(mean_wait or 0), 0.0) / 60 * position, 1)

@@ -1,0 +1,320 @@
+"""Chat sessions: who may see them, opening, listing, details, priority and closing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import aliased
+
+from supportapp.auth.actor import Actor
+from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, Forbidden, NotFound
+from supportapp.extensions import db
+from supportapp.models import (
+    ChatMessage,
+    ChatSession,
+    Priority,
+    SessionStatsHourly,
+    SessionStatus,
+    SupportAgent,
+    User,
+)
+from supportapp.models.base import utcnow
+from supportapp.realtime import events
+from supportapp.services import audit
+from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
+
+MSG_SESSION_CLOSED = "La sesión de chat está cerrada"
+MSG_ALREADY_CLOSED = "La sesión de chat ya está cerrada"
+
+SORT_COLUMNS = {
+    "createdAt": ChatSession.created_at,
+    "lastMessageAt": ChatSession.last_message_at,
+    "assignedAt": ChatSession.assigned_at,
+    "priority": ChatSession.priority_rank,
+    "status": ChatSession.status,
+}
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    status: SessionStatus | None = None
+    priority: Priority | None = None
+    support_agent_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    rows: list[tuple[ChatSession, ChatMessage | None]]
+    total: int
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def get_visible_session(actor: Actor, session_id: uuid.UUID, *, lock: bool = False) -> ChatSession:
+    """The session, if the actor may see it: its owner or any support role. Otherwise 404,
+    exactly as if it did not exist."""
+    query = select(ChatSession).where(ChatSession.id == session_id)
+    if lock:
+        query = query.with_for_update()
+    session = db.session.scalar(query)
+    if session is None or not (actor.is_support or session.user_id == actor.user_id):
+        raise NotFound(MSG_SESSION_NOT_FOUND)
+    return session
+
+
+def ensure_open(session: ChatSession) -> None:
+    if session.status == SessionStatus.CLOSED:
+        raise Conflict(MSG_SESSION_CLOSED)
+
+
+def last_message_of(session_id: uuid.UUID) -> ChatMessage | None:
+    return db.session.scalar(
+        select(ChatMessage)
+        .where(ChatMessage.session_id == session_id)
+        .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
+        .limit(1)
+    )
+
+
+def last_messages_of(session_ids: list[uuid.UUID]) -> dict[uuid.UUID, ChatMessage]:
+    """The most recent message of each session, in one query."""
+    if not session_ids:
+        return {}
+    ids = select(
+        func.unnest(func.cast(session_ids, ARRAY(UUID(as_uuid=True)))).label("id")
+    ).subquery("ids")
+    last = (
+        select(ChatMessage)
+        .where(ChatMessage.session_id == ids.c.id)
+        .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
+        .limit(1)
+        .lateral("last_message")
+    )
+    message = aliased(ChatMessage, last)
+    return {
+        m.session_id: m
+        for m in db.session.scalars(select(message).select_from(ids).join(last, true()))
+    }
+
+
+def messages_of(session_id: uuid.UUID) -> list[ChatMessage]:
+    """The whole conversation, oldest first."""
+    return list(
+        db.session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.session_id == session_id)
+            .order_by(ChatMessage.timestamp, ChatMessage.id)
+        )
+    )
+
+
+def list_sessions(
+    filters: SessionFilters,
+    *,
+    sort_by: str = "lastMessageAt",
+    sort_order: str = "desc",
+    page: int = 1,
+    limit: int = 20,
+) -> SessionPage:
+    """One page of sessions, each with its most recent message, in three queries whatever
+    the page size: the page, the last messages (one LATERAL query) and the total."""
+    column = SORT_COLUMNS[sort_by]
+    descending = sort_order == "desc"
+    order = [
+        column.desc() if descending else column.asc(),
+        ChatSession.id.desc() if descending else ChatSession.id.asc(),
+    ]
+    sessions = list(
+        db.session.scalars(
+            _filtered(select(ChatSession), filters)
+            .order_by(*order)
+            .limit(limit)
+            .offset((page - 1) * limit)
+        )
+    )
+    last = last_messages_of([s.id for s in sessions])
+    return SessionPage(rows=[(s, last.get(s.id)) for s in sessions], total=count_sessions(filters))
+
+
+def _filtered(query: Select, filters: SessionFilters) -> Select:
+    if filters.status is not None:
+        query = query.where(ChatSession.status == filters.status)
+    if filters.priority is not None:
+        query = query.where(ChatSession.priority == filters.priority)
+    if filters.support_agent_id is not None:
+        query = query.where(ChatSession.support_agent_id == filters.support_agent_id)
+    if filters.user_id is not None:
+        query = query.where(ChatSession.user_id == filters.user_id)
+    return query
+
+
+def count_sessions(filters: SessionFilters) -> int:
+    """Status/priority-only filters read the trigger-kept counters; agent and user filters
+    are narrow enough to count through their indexes."""
+    if filters.support_agent_id is None and filters.user_id is None:
+        query = select(func.coalesce(func.sum(SessionStatsHourly.sessions), 0))
+        if filters.status is not None:
+            query = query.where(SessionStatsHourly.status == filters.status)
+        if filters.priority is not None:
+            query = query.where(SessionStatsHourly.priority == filters.priority)
+        return int(db.session.scalar(query) or 0)
+    return int(db.session.scalar(_filtered(select(func.count(ChatSession.id)), filters)) or 0)
+
+
+@dataclass(frozen=True)
+class SessionDetails:
+    session: ChatSession
+    messages: list[ChatMessage]
+    user: User | None
+    agent: SupportAgent | None
+
+
+def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
+    session = get_visible_session(actor, session_id)
+    user = db.session.get(User, session.user_id)
+    agent = (
+        db.session.get(SupportAgent, session.support_agent_id) if session.support_agent_id else None
+    )
+    return SessionDetails(session=session, messages=messages_of(session.id), user=user, agent=agent)
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def open_session(actor: Actor, first_message: str | None) -> tuple[ChatSession, list[ChatMessage]]:
+    """A user opens a `pending` session, optionally with its first message; it enters the queue."""
+    now = utcnow()
+    with unit_of_work() as uow:
+        session = ChatSession(
+            id=uuid.uuid4(),
+            user_id=actor.user_id,
+            status=SessionStatus.PENDING,
+            priority=Priority.MEDIUM,
+            created_at=now,
+            last_message_at=now,
+            queued_at=now,
+        )
+        messages: list[ChatMessage] = []
+        if first_message:
+            session.waiting_since = now
+            session.unread_user_count = 1
+            messages.append(
+                ChatMessage(
+                    id=uuid.uuid4(),
+                    session_id=session.id,
+                    message=first_message,
+                    sender="user",
+                    sender_user_id=actor.user_id,
+                    timestamp=now,
+                )
+            )
+        uow.session.add(session)
+        uow.session.flush()
+        uow.session.add_all(messages)
+        uow.session.flush()
+        uow.emit(events.chat_created(session, messages))
+        for message in messages:
+            uow.emit(events.chat_message_received(session, message))
+    return session, messages
+
+
+# --- changing ------------------------------------------------------------------------------
+
+
+def change_priority(actor: Actor, session_id: uuid.UUID, priority: Priority) -> ChatSession:
+    with unit_of_work() as uow:
+        session = get_visible_session(actor, session_id, lock=True)
+        ensure_open(session)
+        previous = session.priority
+        if previous != priority:
+            session.priority = priority
+            uow.session.flush()
+            uow.session.refresh(session, ["priority_rank"])
+            audit.record(
+                uow,
+                actor,
+                "session.priority_changed",
+                target_type="chat_session",
+                target_id=session.id,
+                session_id=session.id,
+                before={"priority": str(previous)},
+                after={"priority": str(priority)},
+            )
+            uow.emit(events.chat_priority_changed(session, previous))
+    return session
+
+
+def close_session(actor: Actor, session_id: uuid.UUID) -> ChatSession:
+    """The owner, the assigned agent or an admin closes a session; the agent's load drops at
+    once (trigger) and a freed slot may pull the next session from the queue."""
+    with unit_of_work() as uow:
+        session = get_visible_session(actor, session_id, lock=True)
+        _ensure_may_close(actor, session)
+        if session.status == SessionStatus.CLOSED:
+            raise Conflict(MSG_ALREADY_CLOSED)
+        previous = session.status
+        _close(uow, session)
+        if actor.is_support:
+            audit.record(
+                uow,
+                actor,
+                "session.closed",
+                target_type="chat_session",
+                target_id=session.id,
+                session_id=session.id,
+                before={"status": str(previous)},
+                after={"status": "closed"},
+            )
+        uow.emit(events.chat_status_changed(session, previous))
+    return session
+
+
+def _close(uow: UnitOfWork, session: ChatSession, at: datetime | None = None) -> None:
+    session.status = SessionStatus.CLOSED
+    session.closed_at = at or utcnow()
+    session.waiting_since = None
+    uow.session.flush()
+
+
+def _ensure_may_close(actor: Actor, session: ChatSession) -> None:
+    if actor.is_admin or session.user_id == actor.user_id:
+        return
+    if actor.is_support and session.support_agent_id is not None:
+        agent_user = db.session.scalar(
+            select(SupportAgent.user_id).where(SupportAgent.id == session.support_agent_id)
+        )
+        if agent_user == actor.user_id:
+            return
+    raise Forbidden()
+
+
+def mark_read(actor: Actor, session_id: uuid.UUID) -> int:
+    """Mark the other side's messages read: support marks the user's, the owner the agents'."""
+    with unit_of_work() as uow:
+        session = get_visible_session(actor, session_id, lock=True)
+        reading_as_owner = session.user_id == actor.user_id and not actor.is_support
+        other_side = "support" if reading_as_owner else "user"
+        result = uow.session.execute(
+            ChatMessage.__table__.update()
+            .where(
+                and_(
+                    ChatMessage.session_id == session.id,
+                    ChatMessage.sender == other_side,
+                    ChatMessage.is_read.is_(False),
+                )
+            )
+            .values(is_read=True)
+        )
+        if reading_as_owner:
+            session.unread_support_count = 0
+        else:
+            session.unread_user_count = 0
+        if result.rowcount:
+            uow.emit(events.messages_read(session, other_side, result.rowcount))
+    return result.rowcount
