@@ -66,7 +66,8 @@ class Interrupted(Exception):
 
 
 def log(message: str) -> None:
-    print(f"devservices: {message}", file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):  # e.g. a closed pipe must not stop the cleanup
+        print(f"devservices: {message}", file=sys.stderr, flush=True)
 
 
 def package_dir(name: str) -> Path:

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Run the app locally: migrate, make sure a superadmin exists, then start the web, worker
+# and beat processes. `make run` invokes this through scripts/devservices.py, which
+# provides DATABASE_URL and REDIS_URL.
+set -eu
+cd "$(dirname "$0")/.."
+
+# Put the virtualenv first on PATH so flask, honcho and the Procfile commands resolve.
+VENV="${VENV:-.venv}"
+case "$VENV" in
+/*) ;;
+*) VENV="$PWD/$VENV" ;;
+esac
+PATH="$VENV/bin:$PATH"
+export PATH
+
+flask --app wsgi db upgrade
+flask --app wsgi demo ensure-superadmin
+# honcho gives the first process (web) PORT, the next ones PORT+100, PORT+200.
+exec honcho start -f Procfile -p "${PORT:-5000}" web worker beat

@@ -1,0 +1,236 @@
+"""Fixtures: a throwaway PostgreSQL database and Redis db number for the whole run, a clean
+slate before every test, an app, a client, and helpers that make users with tokens.
+
+The servers come from DATABASE_URL / REDIS_URL (`make test` starts embedded ones when unset).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg2
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from supportapp import create_app
+from supportapp.config import Config
+from supportapp.extensions import db
+
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
+TABLES = None  # discovered after migrating
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.exit("DATABASE_URL is not set: run the suite with `make test`", returncode=2)
+    return url
+
+
+def _admin_connect(database_url: str):
+    url = make_url(database_url).set(database="postgres")
+    conn = psycopg2.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+    )
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database on the configured server, dropped at the end of the run."""
+    server_url = _server_url()
+    name = f"supportapp_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = _admin_connect(server_url)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    url = url.replace("postgresql+psycopg2://", "postgresql://")
+    try:
+        yield url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    base = os.environ.get("REDIS_URL")
+    if not base:
+        pytest.exit("REDIS_URL is not set: run the suite with `make test`", returncode=2)
+    return (
+        base.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
+        if base.count("/") >= 3
+        else f"{base.rstrip('/')}/{TEST_REDIS_DB}"
+    )
+
+
+@pytest.fixture(scope="session")
+def test_environ(database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment a test app (or a test subprocess: gunicorn, celery) runs with."""
+    return {
+        **os.environ,
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256-0123456789",
+        "LOG_LEVEL": "WARNING",
+        "AUTO_ASSIGN_ENABLED": "false",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(test_environ: dict[str, str]) -> Iterator[Flask]:
+    application = create_app(Config(test_environ))
+    with application.app_context():
+        upgrade()
+        global TABLES
+        TABLES = [t.name for t in db.metadata.sorted_tables]
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request, app: Flask, redis_url: str) -> Iterator[None]:
+    """Every test starts with empty tables and an empty Redis db."""
+    if "no_clean_state" in request.keywords:
+        yield
+        return
+    with app.app_context():
+        db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+    redis.Redis.from_url(redis_url).flushdb()
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    name: str
+    role: str
+    token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_account(app: Flask, client: FlaskClient):
+    """make_account(role="user", **fields) → Account with a fresh access token."""
+    from supportapp.models import Role
+    from supportapp.services import users
+
+    def factory(
+        role: str = "user",
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        password: str = "password123",
+    ) -> Account:
+        email = email or f"{role}-{uuid.uuid4().hex[:10]}@example.com"
+        name = name or f"{role.title()} {email[:6]}"
+        with app.app_context():
+            users.register_user(email=email, password=password, name=name, role=Role(role))
+            db.session.remove()
+        response = client.post("/api/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.get_json()
+        data = response.get_json()["data"]
+        return Account(
+            id=data["user"]["id"],
+            email=email,
+            name=name,
+            role=role,
+            token=data["accessToken"],
+            refresh_token=data["refreshToken"],
+        )
+
+    return factory
+
+
+@pytest.fixture
+def make_agent(client: FlaskClient, make_account):
+    """make_agent(max_chats=5, account=None) → (Account, agent dict) created by an admin."""
+    admin = None
+
+    def factory(
+        max_chats: int = 5,
+        account: Account | None = None,
+        role: str = "support",
+        name: str | None = None,
+    ):
+        nonlocal admin
+        admin = admin or make_account("admin")
+        account = account or make_account(role)
+        response = client.post(
+            "/api/support/agents",
+            json={
+                "userId": account.id,
+                "name": name or account.name,
+                "maxConcurrentChats": max_chats,
+            },
+            headers=admin.headers,
+        )
+        assert response.status_code == 201, response.get_json()
+        return account, response.get_json()["data"]
+
+    return factory
+
+
+@pytest.fixture
+def open_session(client: FlaskClient):
+    """open_session(account, message="hola") → the created session dict."""
+
+    def factory(account: Account, message: str | None = "Hola, necesito ayuda") -> dict:
+        body = {"message": message} if message is not None else {}
+        response = client.post("/api/chat/sessions", json=body, headers=account.headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["data"]
+
+    return factory
+
+
+def assert_error(
+    response, status: int, message: str | None = None, field: str | None = None
+) -> dict:
+    """The SPEC error envelope, with `errors[field]` for 400s when `field` is given."""
+    assert response.status_code == status, (response.status_code, response.get_json())
+    body = response.get_json()
+    assert body["success"] is False
+    if status == 400:
+        assert isinstance(body["message"], list)
+        if field is not None:
+            assert field in body["errors"], body
+            if message is not None:
+                assert message in body["errors"][field], body
+    elif message is not None:
+        assert body["message"] == message, body
+    return body
