@@ -19,7 +19,7 @@ def test_unknown_route_is_a_404_envelope(client):
 
 def test_user_opens_session_and_support_answers(client, make_account, make_agent, open_session):
     user = make_account("user")
-    agent_account, agent = make_agent(max_chats=2)
+    agent_account, _agent = make_agent(max_chats=2)
     session = open_session(user)
     response = client.post(
         f"/api/chat/session/{session['id']}/support-message",
