@@ -44,8 +44,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     _register_request_id(app)
     _register_blueprints(app)
 
-    from supportapp import cli
+    from supportapp import cli, jobs
 
+    jobs.init_app(app)
     cli.init_app(app)
     return app
 

@@ -7,22 +7,26 @@ keeps `current_active_chats` exact and refuses any overshoot.
 
 from __future__ import annotations
 
+import heapq
 import uuid
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from supportapp.auth.actor import Actor
+from supportapp.auth.actor import SYSTEM_ACTOR, Actor
 from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, Forbidden, ValidationFailed
 from supportapp.extensions import db
 from supportapp.models import ChatSession, SessionStatus, SupportAgent
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
 from supportapp.services import audit
+from supportapp.services.queue_order import QUEUE_ORDER
 from supportapp.services.sessions import ensure_open, get_visible_session
 from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
 MSG_AGENT_INACTIVE = "El agente de soporte no está activo"
+AUTO_ASSIGN_BATCH = 200
 
 
 def assign_session(actor: Actor, session_id: uuid.UUID, agent_id: uuid.UUID) -> ChatSession:
@@ -52,7 +56,13 @@ def give_to_agent(
         raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
     if agent.current_active_chats >= agent.max_concurrent_chats:
         raise Conflict(MSG_AGENT_AT_CAPACITY)
-    now = utcnow()
+    _record_assignment(uow, actor, session, agent, utcnow())
+    return agent
+
+
+def _record_assignment(
+    uow: UnitOfWork, actor: Actor, session: ChatSession, agent: SupportAgent, now
+) -> None:
     previous_agent = session.support_agent_id
     previous_status = session.status
     session.support_agent_id = agent.id
@@ -76,7 +86,6 @@ def give_to_agent(
     uow.emit(events.chat_assigned(session, agent, str(previous_agent) if previous_agent else None))
     if previous_status != SessionStatus.ACTIVE:
         uow.emit(events.chat_status_changed(session, previous_status))
-    return agent
 
 
 def _lock_agents(previous_id: uuid.UUID | None, agent_id: uuid.UUID) -> SupportAgent:
@@ -92,3 +101,90 @@ def _lock_agents(previous_id: uuid.UUID | None, agent_id: uuid.UUID) -> SupportA
         )
     }
     return locked[agent_id]
+
+
+# --- automatic assignment -----------------------------------------------------------------
+
+
+def auto_assign_batch(batch_size: int = AUTO_ASSIGN_BATCH) -> int:
+    """Take up to `batch_size` sessions from the head of the queue and give each to the active
+    agent with the lowest load (current/max; ties → assigned least recently), never past
+    capacity. Sessions and agents are claimed with SKIP LOCKED, so several workers can run
+    this at once: each works on rows no other holds, and nothing is assigned twice."""
+    with unit_of_work() as uow:
+        queued = list(
+            db.session.scalars(
+                select(ChatSession)
+                .where(ChatSession.status == SessionStatus.PENDING)
+                .order_by(*QUEUE_ORDER)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not queued:
+            return 0
+        agents = list(
+            db.session.scalars(
+                select(SupportAgent)
+                .where(
+                    SupportAgent.is_active.is_(True),
+                    SupportAgent.current_active_chats < SupportAgent.max_concurrent_chats,
+                )
+                .with_for_update(skip_locked=True)
+            )
+        )
+        load = [_LoadEntry.of(agent) for agent in agents]
+        heapq.heapify(load)
+        now = utcnow()
+        assigned = 0
+        for session in queued:
+            if not load:
+                break
+            entry = heapq.heappop(load)
+            _record_assignment(uow, SYSTEM_ACTOR, session, entry.agent, now)
+            assigned += 1
+            entry = entry.after_one_more(now)
+            if entry.current < entry.agent.max_concurrent_chats:
+                heapq.heappush(load, entry)
+    return assigned
+
+
+def auto_assign_all(batch_size: int = AUTO_ASSIGN_BATCH, max_batches: int = 50) -> int:
+    """Run batches until the queue or the free capacity runs out."""
+    total = 0
+    for _ in range(max_batches):
+        assigned = auto_assign_batch(batch_size)
+        total += assigned
+        if assigned < batch_size:
+            break
+    return total
+
+
+@dataclass(order=True, frozen=True)
+class _LoadEntry:
+    load: float
+    last_assigned: float
+    agent_key: str
+    current: int = field(compare=False)
+    agent: SupportAgent = field(compare=False)
+
+    @classmethod
+    def of(cls, agent: SupportAgent) -> _LoadEntry:
+        last = agent.last_assigned_at.timestamp() if agent.last_assigned_at else 0.0
+        return cls(
+            agent.current_active_chats / agent.max_concurrent_chats,
+            last,
+            str(agent.id),
+            agent.current_active_chats,
+            agent,
+        )
+
+    def after_one_more(self, now) -> _LoadEntry:
+        current = self.current + 1
+        return _LoadEntry(
+            current / self.agent.max_concurrent_chats,
+            now.timestamp(),
+            self.agent_key,
+            current,
+            self.agent,
+        )

@@ -12,6 +12,7 @@ from supportapp.auth.actor import Actor
 from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, SessionStatus
 from supportapp.models.base import utcnow
+from supportapp.services.queue_order import QUEUE_ORDER
 from supportapp.services.sessions import (
     SessionFilters,
     count_sessions,
@@ -21,8 +22,6 @@ from supportapp.services.sessions import (
 
 RECENT_ASSIGNMENTS = 50
 THROUGHPUT_WINDOW = timedelta(hours=1)
-
-QUEUE_ORDER = (ChatSession.priority_rank.desc(), ChatSession.queued_at, ChatSession.id)
 
 
 def pending_query():

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from supportapp.auth.actor import Actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, Forbidden, NotFound
 from supportapp.extensions import db
+from supportapp.jobs import request_auto_assignment
 from supportapp.models import (
     ChatMessage,
     ChatSession,
@@ -221,6 +222,7 @@ def open_session(actor: Actor, first_message: str | None) -> tuple[ChatSession, 
         uow.emit(events.chat_created(session, messages))
         for message in messages:
             uow.emit(events.chat_message_received(session, message))
+        uow.after_commit(request_auto_assignment)
     return session, messages
 
 
@@ -259,7 +261,7 @@ def close_session(actor: Actor, session_id: uuid.UUID) -> ChatSession:
         if session.status == SessionStatus.CLOSED:
             raise Conflict(MSG_ALREADY_CLOSED)
         previous = session.status
-        _close(uow, session)
+        mark_closed(uow, session)
         if actor.is_support:
             audit.record(
                 uow,
@@ -272,10 +274,13 @@ def close_session(actor: Actor, session_id: uuid.UUID) -> ChatSession:
                 after={"status": "closed"},
             )
         uow.emit(events.chat_status_changed(session, previous))
+        if previous == SessionStatus.ACTIVE:
+            uow.after_commit(request_auto_assignment)
     return session
 
 
-def _close(uow: UnitOfWork, session: ChatSession, at: datetime | None = None) -> None:
+def mark_closed(uow: UnitOfWork, session: ChatSession, at: datetime | None = None) -> None:
+    """Close a locked session inside the caller's transaction (the trigger frees the slot)."""
     session.status = SessionStatus.CLOSED
     session.closed_at = at or utcnow()
     session.waiting_since = None

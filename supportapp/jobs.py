@@ -1,0 +1,89 @@
+"""Background jobs: the Celery app (broker = Redis), its queues, routes and beat schedule.
+
+Web processes only *enqueue* by task name (no import of workers/); `celery_app.py` builds the
+worker and imports the task modules. Tasks run inside the Flask app context.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import Celery, Task
+from flask import Flask, current_app
+from kombu import Queue
+
+log = logging.getLogger(__name__)
+
+AUTO_ASSIGN = "workers.assignment_tasks.auto_assign"
+SWEEP_INACTIVE = "workers.assignment_tasks.sweep_inactive_sessions"
+
+QUEUES = ("assignment", "notifications", "rollups")
+ROUTES = {
+    "workers.assignment_tasks.*": {"queue": "assignment"},
+    "workers.notification_tasks.*": {"queue": "notifications"},
+    "workers.rollup_tasks.*": {"queue": "rollups"},
+}
+TASK_MODULES = ("workers.assignment_tasks",)
+
+celery = Celery("supportapp")
+
+
+def init_app(app: Flask) -> Celery:
+    """Bind the Celery app to the Flask app's configuration and context."""
+
+    class AppContextTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery.Task = AppContextTask
+    celery.conf.update(
+        broker_url=app.config["REDIS_URL"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="assignment",
+        task_routes=ROUTES,
+        include=list(TASK_MODULES),
+        beat_schedule=beat_schedule(app),
+    )
+    app.extensions["celery"] = celery
+    return celery
+
+
+def beat_schedule(app: Flask) -> dict:
+    """Every periodic job, in one place. Exactly one beat process runs it."""
+    return {
+        "auto-assign-sweep": {
+            "task": AUTO_ASSIGN,
+            "schedule": timedelta(seconds=app.config["AUTO_ASSIGN_INTERVAL_SECONDS"]),
+            "options": {"expires": app.config["AUTO_ASSIGN_INTERVAL_SECONDS"]},
+        },
+        "inactive-sessions-sweep": {
+            "task": SWEEP_INACTIVE,
+            "schedule": timedelta(minutes=1),
+            "options": {"expires": 60},
+        },
+    }
+
+
+def enqueue(task_name: str, **kwargs) -> None:
+    """Send a task by name. Used after commit; a broker failure is logged, never raised."""
+    try:
+        celery.send_task(task_name, kwargs=kwargs)
+    except Exception:  # the request already succeeded; the periodic sweep catches up
+        log.exception("could not enqueue %s", task_name)
+
+
+def request_auto_assignment() -> None:
+    if current_app.config["AUTO_ASSIGN_ENABLED"]:
+        enqueue(AUTO_ASSIGN)

@@ -1,0 +1,1 @@
+"""Celery tasks: thin shells around services/ use cases."""

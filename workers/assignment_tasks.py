@@ -1,0 +1,25 @@
+"""Automatic assignment from the pending queue, and the inactivity rules."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask import current_app
+
+from supportapp.services import assignment, lifecycle
+
+
+@shared_task(name="workers.assignment_tasks.auto_assign")
+def auto_assign() -> int:
+    """Give queued sessions to the least-loaded active agents until one side runs out."""
+    if not current_app.config["AUTO_ASSIGN_ENABLED"]:
+        return 0
+    return assignment.auto_assign_all()
+
+
+@shared_task(name="workers.assignment_tasks.sweep_inactive_sessions")
+def sweep_inactive_sessions() -> dict[str, int]:
+    """Requeue unanswered sessions and close idle ones, as configured."""
+    return {
+        "requeued": lifecycle.requeue_unanswered(current_app.config["UNANSWERED_REQUEUE_MINUTES"]),
+        "closed": lifecycle.close_inactive(current_app.config["AUTO_CLOSE_AFTER_HOURS"]),
+    }
