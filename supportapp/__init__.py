@@ -16,6 +16,10 @@ from supportapp.errors import register_error_handlers
 from supportapp.extensions import api, db, jwt, limiter, migrate, redis_client, sock
 from supportapp.logging import configure_logging
 
+# Imported before any app exists so its route lands on flask-sock's blueprint, which every
+# app registers in sock.init_app().
+from supportapp.realtime import ws as realtime_ws
+
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the app. Nothing connects to PostgreSQL or Redis until a request needs it."""
@@ -32,6 +36,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     auth.init_app(app, jwt)
     redis_client.init_app(app)
     limiter.init_app(app)
+    realtime_ws.init_app(app)
     sock.init_app(app)
     api.init_app(app)
     register_security(api)

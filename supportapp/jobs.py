@@ -43,6 +43,7 @@ def init_app(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         task_ignore_result=True,
+        worker_hijack_root_logger=False,
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",

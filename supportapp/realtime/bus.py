@@ -61,3 +61,71 @@ def publish(events: list[Event]) -> list[str]:
             "could not publish %d event(s)", len(events), extra={"events": [e.name for e in events]}
         )
         return []
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """An event as read back from the stream, with its id."""
+
+    id: str
+    name: str
+    data_json: str
+    user_id: str
+    to_support: bool
+    timestamp: str
+
+    def frame(self) -> str:
+        """The JSON text sent to clients; `data` is embedded without re-encoding."""
+        return (
+            f'{{"id": {json.dumps(self.id)}, "event": {json.dumps(self.name)}, '
+            f'"data": {self.data_json}, "timestamp": {json.dumps(self.timestamp)}}}'
+        )
+
+
+def parse_entry(entry: tuple[str, dict[str, str]]) -> StreamEvent:
+    entry_id, fields = entry
+    return StreamEvent(
+        id=entry_id,
+        name=fields.get("event", ""),
+        data_json=fields.get("data", "{}"),
+        user_id=fields.get("user", ""),
+        to_support=fields.get("support") == "1",
+        timestamp=fields.get("ts", ""),
+    )
+
+
+class ReplayGap(Exception):
+    """The requested id is older than what the stream still holds."""
+
+
+def stream_id_key(entry_id: str) -> tuple[int, int]:
+    millis, _, seq = entry_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
+def valid_stream_id(value: str) -> bool:
+    try:
+        stream_id_key(value)
+    except ValueError:
+        return False
+    return True
+
+
+def replay_after(client: redis.Redis, last_id: str, batch: int = 500):
+    """Yield every event after `last_id`, oldest first. Raises ReplayGap when entries after
+    `last_id` may have been trimmed away (the id is older than the oldest one kept)."""
+    oldest = client.xrange(EVENT_STREAM, count=1)
+    newest = client.xrevrange(EVENT_STREAM, count=1)
+    wanted = stream_id_key(last_id)
+    # An empty stream or an id from the future means the stream was reset (e.g. Redis lost its
+    # data); an id older than the oldest entry means entries after it may have been trimmed.
+    if not oldest or stream_id_key(oldest[0][0]) > wanted or stream_id_key(newest[0][0]) < wanted:
+        raise ReplayGap(last_id)
+    cursor = f"({last_id}"
+    while True:
+        entries = client.xrange(EVENT_STREAM, min=cursor, count=batch)
+        for entry in entries:
+            yield parse_entry(entry)
+        if len(entries) < batch:
+            return
+        cursor = f"({entries[-1][0]}"
