@@ -63,11 +63,12 @@ def parse_date_range(date_from: str | None, date_to: str | None, timezone: str):
                 moment = datetime(day.year, day.month, day.day, tzinfo=zone)
                 return moment + timedelta(days=1) if end else moment
             moment = datetime.fromisoformat(raw)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # 9999-12-31 as `to` has no next day
             raise ValidationFailed.field(name, "Fecha inválida: use el formato ISO 8601") from exc
         return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
     start, end = parse("from", date_from, False), parse("to", date_to, True)
-    if start and end and start > end:
+    # Compare with `to` as written: from=2024-05-16&to=2024-05-15 is reversed, not empty.
+    if start and end and start > parse("to", date_to, False):
         raise ValidationFailed.field("from", "La fecha 'from' no puede ser posterior a 'to'")
     return Range(start, end)

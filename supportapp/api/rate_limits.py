@@ -59,10 +59,17 @@ login_limits = rate_limited("LOGIN_RATE_LIMIT", "login", _login_keys, MSG_TOO_MA
 register_limit = rate_limited(
     "REGISTER_RATE_LIMIT", "register", lambda: [f"ip:{_client_ip()}"], MSG_TOO_MANY_REQUESTS
 )
-# One budget per user shared by user messages and support messages.
-message_limit = rate_limited(
-    "MESSAGE_RATE_LIMIT",
-    "messages",
-    lambda: [str(current_actor().user_id)],
-    MSG_TOO_MANY_MESSAGES,
-)
+
+
+def _message_keys() -> list[str]:
+    return [str(current_actor().user_id)]
+
+
+# One budget per user shared by user messages, support messages and opening messages.
+message_limit = rate_limited("MESSAGE_RATE_LIMIT", "messages", _message_keys, MSG_TOO_MANY_MESSAGES)
+
+
+def spend_message_budget() -> None:
+    """Count one message for a view that writes a message only sometimes (opening a session)."""
+    for key in _message_keys():
+        enforce("MESSAGE_RATE_LIMIT", "messages", key, MSG_TOO_MANY_MESSAGES)

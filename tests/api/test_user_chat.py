@@ -568,3 +568,19 @@ def test_another_user_marking_read_gets_404(client, user, other_user, open_sessi
 
     assert_error(mark_read(client, other_user, session["id"]), 404, MSG_NOT_FOUND)
     assert [m["isRead"] for m in messages_of(client, user, session["id"])] == [False]
+
+
+def test_opening_a_session_with_a_message_spends_the_message_budget(
+    client, app, monkeypatch, user, open_session
+):
+    monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT", "3/minute")
+    open_session(user, "primero")
+    session = open_session(user, "segundo")
+    assert send(client, user, session["id"], "tercero").status_code == 201
+
+    response = client.post("/api/chat/sessions", json={"message": "cuarto"}, headers=user.headers)
+
+    assert_too_many_messages(response)
+    assert own_sessions(client, user)["pagination"]["total"] == 2
+    # Opening without a message writes no message, so it is not counted.
+    assert client.post("/api/chat/sessions", json={}, headers=user.headers).status_code == 201

@@ -299,13 +299,14 @@ def test_periods_across_a_daylight_saving_change(add_session):
     [
         ("2024-05-13T00:00:00Z", (1, 1, 3)),  # Monday midnight: today is the whole week
         ("2024-05-19T23:59:59Z", (1, 7, 9)),  # Sunday night: the week began six days ago
-        ("2024-05-20T00:00:00Z", (0, 0, 9)),  # the next Monday: a new, empty week
+        ("2024-05-20T00:00:00Z", (1, 1, 10)),  # the next Monday: a new week
     ],
 )
 def test_the_week_starts_on_monday(add_session, now, expected):
-    # One session at 00:00 every day from Saturday May 11 to Sunday May 19.
-    for day in range(11, 20):
-        add_session(f"2024-05-{day:02d}T00:00:00Z")
+    # One session at 00:00 every day since Saturday May 11, up to `now`.
+    for day in range(11, 21):
+        if at(f"2024-05-{day:02d}T00:00:00Z") <= at(now):
+            add_session(f"2024-05-{day:02d}T00:00:00Z")
 
     assert periods(stats(now=now)) == expected
 
@@ -408,7 +409,7 @@ def test_a_range_that_ends_before_today_has_nothing_today(add_session):
     add_session("2024-05-14T10:00:00Z")
     add_session("2024-05-15T10:00:00Z")
 
-    figures = stats(window("2024-05-01", "2024-05-15T00:00:00+00:00"), now=NOW)
+    figures = stats(window("2024-05-01T00:00:00Z", "2024-05-15T00:00:00+00:00"), now=NOW)
 
     assert figures["totalSessions"] == 1
     assert periods(figures) == (0, 1, 1)

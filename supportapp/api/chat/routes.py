@@ -26,7 +26,7 @@ from supportapp.api.chat.schemas import (
     StatusPageQuerySchema,
 )
 from supportapp.api.common import PageQuerySchema, pagination, parse_date_range, parse_id
-from supportapp.api.rate_limits import message_limit
+from supportapp.api.rate_limits import message_limit, spend_message_budget
 from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
 from supportapp.models import SUPPORT_ROLES, Priority, Role, SessionStatus
@@ -58,8 +58,11 @@ def _page_of(page: sessions.SessionPage, page_no: int, limit: int) -> dict:
 @bp.auth(USER_ROLES)
 @bp.arguments(OpenSessionSchema, required=False)
 @bp.response(201, SessionEnvelope)
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def open_session(body: dict):
     """Open a chat session (status `pending`), optionally with its first message."""
+    if body.get("message"):
+        spend_message_budget()
     session, first = sessions.open_session(current_actor(), body.get("message"))
     return ok(session_dict(session, first[-1:]), "Sesión creada exitosamente")
 
