@@ -150,8 +150,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "EVENT_STREAM_MAXLEN", "100000", "events kept in the Redis stream for replay", _positive_int
     ),
-    Setting("WS_PING_INTERVAL", "25", "seconds between server pings on each WebSocket",
-            _positive_int),
+    Setting(
+        "WS_PING_INTERVAL", "25", "seconds between server pings on each WebSocket", _positive_int
+    ),
     Setting("AUTO_ASSIGN_ENABLED", "true", "assign pending sessions automatically", _bool),
     Setting(
         "AUTO_ASSIGN_INTERVAL_SECONDS", "10", "period of the auto-assignment sweep", _positive_int

@@ -7,11 +7,13 @@ directly, after authentication, so every web process shares the same counters.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import current_app, request
 from limits import parse
 
@@ -19,13 +21,23 @@ from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_TOO_MANY_MESSAGES, MSG_TOO_MANY_REQUESTS, RateLimited
 from supportapp.extensions import limiter
 
+log = logging.getLogger(__name__)
+
 
 def enforce(setting: str, scope: str, key: str, message: str) -> None:
     """Count one hit of `key` against the limit named by config `setting`; 429 when over it."""
     item = parse(current_app.config[setting])
     strategy = limiter.limiter
-    if not strategy.hit(item, scope, key):
-        reset_at, _remaining = strategy.get_window_stats(item, scope, key)
+    try:
+        allowed = strategy.hit(item, scope, key)
+        if not allowed:
+            reset_at, _remaining = strategy.get_window_stats(item, scope, key)
+    except redis.RedisError:
+        # PostgreSQL is the truth and the request is valid: without Redis we serve unlimited
+        # rather than fail, and say so in the logs.
+        log.warning("rate limit %s not enforced: Redis unavailable", scope, exc_info=True)
+        return
+    if not allowed:
         raise RateLimited(message, retry_after=max(1, math.ceil(reset_at - time.time())))
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
+import redis
+
 from supportapp.extensions import redis_client
+
+log = logging.getLogger(__name__)
 
 _PREFIX = "supportapp:revoked:"
 
@@ -16,7 +21,13 @@ def revoke(claims: dict[str, Any]) -> None:
 
 
 def is_revoked(claims: dict[str, Any]) -> bool:
+    """Without Redis the blocklist cannot be read; the token's signature and expiry still hold,
+    so it is accepted (and the outage logged) rather than failing every request."""
     jti = claims.get("jti")
     if not jti:
         return False
-    return bool(redis_client.client.exists(_PREFIX + jti))
+    try:
+        return bool(redis_client.client.exists(_PREFIX + jti))
+    except redis.RedisError:
+        log.warning("token blocklist unavailable: Redis unreachable", exc_info=True)
+        return False

@@ -230,7 +230,7 @@ def test_openapi_document_lists_every_api_route(client, app):
         if method in {"get", "post", "put", "patch", "delete"}
     }
     served = _api_routes(app)
-    assert SPEC_ENDPOINTS | ISSUE_ENDPOINTS <= served
+    assert served >= SPEC_ENDPOINTS | ISSUE_ENDPOINTS
     assert served <= documented, served - documented
 
 

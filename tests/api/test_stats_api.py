@@ -229,9 +229,7 @@ def test_date_times_with_offsets_and_partial_hours(client, support, may_sessions
     assert (data["totalSessions"], data["closedSessions"], data["activeSessions"]) == (2, 1, 1)
 
 
-def test_date_only_bounds_are_days_in_stats_timezone(
-    client, support, may_sessions, stats_timezone
-):
+def test_date_only_bounds_are_days_in_stats_timezone(client, support, may_sessions, stats_timezone):
     stats_timezone("America/Bogota")  # May 15th = [05-15 05:00, 05-16 05:00) UTC
 
     data = get_stats(client, support, **{"from": "2024-05-15", "to": "2024-05-15"})
