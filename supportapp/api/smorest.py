@@ -8,7 +8,12 @@ from webargs.flaskparser import FlaskParser
 
 
 class Parser(FlaskParser):
+    """400 on invalid input; unknown fields are ignored (clients may send whole objects)."""
+
     DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(
+        ("json", "query", "form", "headers", "cookies", "files", "json_or_form"), ma.EXCLUDE
+    )
 
 
 class ErrorEnvelopeSchema(ma.Schema):
