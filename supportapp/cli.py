@@ -6,7 +6,9 @@ import secrets
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
+from supportapp.api.auth.schemas import RegisterSchema
 from supportapp.errors import DomainError
 from supportapp.models import Role
 from supportapp.services import users as user_service
@@ -19,7 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_cli)
 
 
-@click.group("users", help="Manage users.")
+@click.group("users", cls=AppGroup, help="Manage users.")
 def users_cli() -> None:
     pass
 
@@ -30,7 +32,12 @@ def users_cli() -> None:
 @click.option("--name", required=True)
 @click.option("--role", type=ROLE_CHOICE, default=Role.USER.value, show_default=True)
 def create_user(email: str, password: str, name: str, role: str) -> None:
-    """Create a user with the given role."""
+    """Create a user with the given role (same email/password/name rules as registration)."""
+    problems = RegisterSchema().validate({"email": email, "password": password, "name": name})
+    if problems:
+        raise click.ClickException(
+            "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in problems.items())
+        )
     try:
         user = user_service.register_user(
             email=email, password=password, name=name, role=Role(role)
@@ -52,7 +59,7 @@ def set_role(email: str, role: str) -> None:
     click.echo(f"{user.email} is now {user.role}")
 
 
-@click.group("demo", help="Demo data for a fresh installation.")
+@click.group("demo", cls=AppGroup, help="Demo data for a fresh installation.")
 def demo_cli() -> None:
     pass
 

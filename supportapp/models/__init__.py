@@ -10,7 +10,10 @@ from supportapp.models.chat import (
     Sender,
     SessionStatus,
 )
+from supportapp.models.push import PushSubscription
+from supportapp.models.rating import SessionRating
 from supportapp.models.stats import ResponseStatsHourly, SessionStatsHourly
+from supportapp.models.template import ResponseTemplate
 from supportapp.models.user import ADMIN_ROLES, SUPPORT_ROLES, Role, User
 
 __all__ = [
@@ -21,9 +24,12 @@ __all__ = [
     "ChatMessage",
     "ChatSession",
     "Priority",
+    "PushSubscription",
     "ResponseStatsHourly",
+    "ResponseTemplate",
     "Role",
     "Sender",
+    "SessionRating",
     "SessionStatsHourly",
     "SessionStatus",
     "SupportAgent",

@@ -65,6 +65,7 @@ class ChatSession(db.Model):
         Index("ix_sessions_status_id", "status", "id"),
         Index("ix_sessions_user_last_message", "user_id", "last_message_at", "id"),
         Index("ix_sessions_agent_status", "support_agent_id", "status", "last_message_at"),
+        Index("ix_sessions_agent_created", "support_agent_id", "created_at"),
         # The pending queue: priority (high first), then oldest first.
         Index(
             "ix_sessions_queue",
@@ -109,6 +110,8 @@ class ChatSession(db.Model):
     # Time of the user message that started the current wait for a support reply.
     waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an unanswered session goes back to the queue: its first-response clock restarts.
+    requeued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     unread_user_count: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
@@ -150,3 +153,6 @@ class ChatMessage(db.Model):
     )
     # For a support message that ended a user's wait: the wait, in seconds.
     response_seconds: Mapped[float | None] = mapped_column(db.Float)
+    # For the first support reply of an assignment episode: seconds since the session was
+    # created (or requeued).
+    first_response_seconds: Mapped[float | None] = mapped_column(db.Float)

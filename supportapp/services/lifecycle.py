@@ -47,6 +47,8 @@ def requeue_unanswered(minutes: int, now: datetime | None = None) -> int:
                 session.support_agent_id = None
                 session.assigned_at = None
                 session.queued_at = session.waiting_since
+                session.requeued_at = deadline + timedelta(minutes=minutes)
+                session.first_response_at = None
                 uow.session.flush()
                 audit.record(
                     uow,

@@ -70,6 +70,7 @@ def send_support_message(actor: Actor, session_id: uuid.UUID, text: str) -> Chat
             agent_id=agent.id if agent else None,
             timestamp=now,
             response_seconds=_ends_wait(session, now),
+            first_response_seconds=_first_response(session, now),
         )
         uow.session.add(message)
         session.last_message_at = now
@@ -97,6 +98,14 @@ def _can_take(agent) -> bool:
         and agent.is_active
         and agent.current_active_chats < agent.max_concurrent_chats
     )
+
+
+def _first_response(session: ChatSession, now) -> float | None:
+    """The first support reply since the session was created (or last requeued)."""
+    if session.first_response_at is not None:
+        return None
+    started = session.requeued_at or session.created_at
+    return max((now - started).total_seconds(), 0.0)
 
 
 def _ends_wait(session: ChatSession, now) -> float | None:

@@ -1,0 +1,39 @@
+"""Post-chat ratings: one per closed session, given by its user."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supportapp.extensions import db
+from supportapp.models.base import created_at_column, uuid_pk
+
+
+class SessionRating(db.Model):
+    __tablename__ = "session_ratings"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="ck_ratings_score_range"),
+        Index("ix_ratings_agent_created", "agent_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    # The agent who had the session when it was rated (None when it was never assigned).
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("support_agents.id", ondelete="SET NULL")
+    )
+    score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = created_at_column()
