@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from supportapp.api.auth.schemas import RegisterSchema
 from supportapp.errors import DomainError
 from supportapp.models import Role
+from supportapp.services import counters
 from supportapp.services import users as user_service
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
@@ -19,6 +20,7 @@ ROLE_CHOICE = click.Choice([r.value for r in Role])
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(counters_cli)
 
 
 @click.group("users", cls=AppGroup, help="Manage users.")
@@ -86,3 +88,25 @@ def _describe(error: DomainError) -> str:
     if error.errors:
         return "; ".join(f"{k}: {', '.join(v)}" for k, v in error.errors.items())
     return error.message
+
+
+@click.group("counters", help="Trigger-kept counters (agent load, dashboard buckets).")
+def counters_cli() -> None:
+    pass
+
+
+@counters_cli.command("rebuild")
+def rebuild() -> None:
+    """Recompute every counter from the raw rows."""
+    counters.rebuild_counters()
+    click.echo("counters rebuilt")
+
+
+@counters_cli.command("check")
+def check() -> None:
+    """Compare every counter with the raw rows; exit 1 when any differs."""
+    mismatches = counters.check_counters()
+    for name, count in mismatches.items():
+        click.echo(f"{name}: {'ok' if count == 0 else f'{count} mismatching rows'}")
+    if any(mismatches.values()):
+        raise SystemExit(1)
