@@ -19,6 +19,7 @@ from supportapp.api.auth.schemas import (
     EmptyEnvelope,
     LoginSchema,
     RegisterSchema,
+    TokenInfoEnvelope,
     UserEnvelope,
 )
 from supportapp.api.blueprint import Blueprint, ok
@@ -99,3 +100,17 @@ def me():
     """The authenticated user."""
     user = user_service.get_user(current_actor().user_id)
     return ok(user_dict(user), "Usuario obtenido exitosamente")
+
+
+@bp.get("/verify")
+@bp.auth()
+@bp.response(200, TokenInfoEnvelope)
+def verify():
+    """Check an access token without touching the database: its user id, role and expiry.
+    (Also the floor of this stack in the load benchmark: JWT check + constant envelope.)"""
+    claims = get_jwt()
+    actor = current_actor()
+    return ok(
+        {"userId": str(actor.user_id), "role": str(actor.role), "expiresAt": claims.get("exp")},
+        "Token válido",
+    )

@@ -36,6 +36,13 @@ class AccessTokenSchema(ma.Schema):
     accessToken = ma.fields.String(required=True)
 
 
+class TokenInfoSchema(ma.Schema):
+    userId = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    expiresAt = ma.fields.Integer(allow_none=True)
+
+
+TokenInfoEnvelope = envelope(TokenInfoSchema, "TokenInfoEnvelope")
 AuthResultEnvelope = envelope(AuthResultSchema, "AuthResultEnvelope")
 AccessTokenEnvelope = envelope(AccessTokenSchema, "AccessTokenEnvelope")
 UserEnvelope = envelope(UserSchema, "UserEnvelope")
