@@ -150,6 +150,8 @@ def downgrade():
     op.execute("DROP FUNCTION IF EXISTS chat_messages_response_stats()")
     op.execute("DROP TRIGGER IF EXISTS chat_sessions_counters ON chat_sessions")
     op.execute("DROP FUNCTION IF EXISTS chat_sessions_counters()")
+    op.execute("DROP FUNCTION IF EXISTS session_stats_add(session_stats_key, integer)")
+    op.execute("DROP TYPE IF EXISTS session_stats_key")
     with op.batch_alter_table('chat_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_session_timestamp')
         batch_op.drop_index('ix_messages_agent_timestamp', postgresql_where=sa.text('agent_id IS NOT NULL'))
@@ -194,7 +196,20 @@ def downgrade():
 # SQLSTATE SA409 (the service checks first under a row lock; this is the last line of defence,
 # and it still lets an admin lower the capacity below the current load).
 SYNC_SESSION_COUNTERS = """
+CREATE TYPE session_stats_key AS (bucket timestamptz, status session_status,
+                                  priority session_priority);
+
+CREATE FUNCTION session_stats_add(key session_stats_key, delta integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO session_stats_hourly AS s (bucket, status, priority, sessions)
+    VALUES (key.bucket, key.status, key.priority, delta)
+    ON CONFLICT (bucket, status, priority) DO UPDATE SET sessions = s.sessions + delta;
+$$;
+
 CREATE FUNCTION chat_sessions_counters() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_key session_stats_key;
+    new_key session_stats_key;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'active'
        AND OLD.support_agent_id IS NOT NULL
@@ -220,15 +235,19 @@ BEGIN
        AND NEW.created_at = OLD.created_at THEN
         RETURN NULL;
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE session_stats_hourly SET sessions = sessions - 1
-         WHERE bucket = date_trunc('hour', OLD.created_at, 'UTC')
-           AND status = OLD.status AND priority = OLD.priority;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO session_stats_hourly AS s (bucket, status, priority, sessions)
-        VALUES (date_trunc('hour', NEW.created_at, 'UTC'), NEW.status, NEW.priority, 1)
-        ON CONFLICT (bucket, status, priority) DO UPDATE SET sessions = s.sessions + 1;
+    old_key := (date_trunc('hour', OLD.created_at, 'UTC'), OLD.status, OLD.priority);
+    new_key := (date_trunc('hour', NEW.created_at, 'UTC'), NEW.status, NEW.priority);
+    IF TG_OP = 'INSERT' THEN
+        PERFORM session_stats_add(new_key, 1);
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM session_stats_add(old_key, -1);
+    ELSIF new_key < old_key THEN
+        -- Touch the two counter rows in key order so concurrent changes cannot deadlock.
+        PERFORM session_stats_add(new_key, 1);
+        PERFORM session_stats_add(old_key, -1);
+    ELSE
+        PERFORM session_stats_add(old_key, -1);
+        PERFORM session_stats_add(new_key, 1);
     END IF;
     RETURN NULL;
 END $$;
