@@ -148,10 +148,10 @@ def downgrade():
     op.execute("DROP TRIGGER IF EXISTS chat_messages_response_stats_change ON chat_messages")
     op.execute("DROP TRIGGER IF EXISTS chat_messages_response_stats ON chat_messages")
     op.execute("DROP FUNCTION IF EXISTS chat_messages_response_stats()")
-    op.execute("DROP TRIGGER IF EXISTS chat_sessions_counters ON chat_sessions")
+    for event in ("insert", "update", "delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS chat_sessions_counters_{event} ON chat_sessions")
     op.execute("DROP FUNCTION IF EXISTS chat_sessions_counters()")
-    op.execute("DROP FUNCTION IF EXISTS session_stats_add(session_stats_key, integer)")
-    op.execute("DROP TYPE IF EXISTS session_stats_key")
+    op.execute("DROP FUNCTION IF EXISTS agent_load_add(uuid, integer)")
     with op.batch_alter_table('chat_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_session_timestamp')
         batch_op.drop_index('ix_messages_agent_timestamp', postgresql_where=sa.text('agent_id IS NOT NULL'))
@@ -192,69 +192,59 @@ def downgrade():
 
 # support_agents.current_active_chats = number of `active` sessions assigned to the agent, and
 # session_stats_hourly = sessions per (creation hour UTC, status, priority). Both follow every
-# insert, update and delete of a session. Taking a chat beyond the agent's capacity raises
-# SQLSTATE SA409 (the service checks first under a row lock; this is the last line of defence,
-# and it still lets an admin lower the capacity below the current load).
+# insert, update and delete of sessions through statement-level triggers: the changed rows are
+# aggregated into one delta per agent and per bucket, applied in key order — so a statement that
+# assigns 200 sessions costs one counter update per agent and bucket, and concurrent statements
+# always lock counter rows in the same order and cannot deadlock. Taking an agent beyond
+# capacity raises SQLSTATE SA409 (the service checks first under a row lock; this is the last
+# line of defence, and it still lets an admin lower the capacity below the current load).
 SYNC_SESSION_COUNTERS = """
-CREATE TYPE session_stats_key AS (bucket timestamptz, status session_status,
-                                  priority session_priority);
-
-CREATE FUNCTION session_stats_add(key session_stats_key, delta integer) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO session_stats_hourly AS s (bucket, status, priority, sessions)
-    VALUES (key.bucket, key.status, key.priority, delta)
-    ON CONFLICT (bucket, status, priority) DO UPDATE SET sessions = s.sessions + delta;
-$$;
+CREATE FUNCTION agent_load_add(agent uuid, delta integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE support_agents SET current_active_chats = current_active_chats + delta
+     WHERE id = agent
+       AND (delta <= 0 OR current_active_chats + delta <= max_concurrent_chats);
+    IF NOT FOUND AND delta > 0 THEN
+        RAISE EXCEPTION 'support agent % is at capacity', agent USING ERRCODE = 'SA409';
+    END IF;
+END $$;
 
 CREATE FUNCTION chat_sessions_counters() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    old_key session_stats_key;
-    new_key session_stats_key;
+    changes text := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT 1 AS sign, * FROM new_rows'
+        WHEN 'DELETE' THEN 'SELECT -1 AS sign, * FROM old_rows'
+        ELSE 'SELECT -1 AS sign, * FROM old_rows UNION ALL SELECT 1, * FROM new_rows' END;
+    r record;
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'active'
-       AND OLD.support_agent_id IS NOT NULL
-       AND (TG_OP = 'DELETE' OR NEW.status <> 'active'
-            OR NEW.support_agent_id IS DISTINCT FROM OLD.support_agent_id) THEN
-        UPDATE support_agents SET current_active_chats = current_active_chats - 1
-         WHERE id = OLD.support_agent_id;
-    END IF;
-
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'active'
-       AND NEW.support_agent_id IS NOT NULL
-       AND (TG_OP = 'INSERT' OR OLD.status <> 'active'
-            OR OLD.support_agent_id IS DISTINCT FROM NEW.support_agent_id) THEN
-        UPDATE support_agents SET current_active_chats = current_active_chats + 1
-         WHERE id = NEW.support_agent_id AND current_active_chats < max_concurrent_chats;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'support agent % is at capacity', NEW.support_agent_id
-                USING ERRCODE = 'SA409';
-        END IF;
-    END IF;
-
-    IF TG_OP = 'UPDATE' AND NEW.status = OLD.status AND NEW.priority = OLD.priority
-       AND NEW.created_at = OLD.created_at THEN
-        RETURN NULL;
-    END IF;
-    old_key := (date_trunc('hour', OLD.created_at, 'UTC'), OLD.status, OLD.priority);
-    new_key := (date_trunc('hour', NEW.created_at, 'UTC'), NEW.status, NEW.priority);
-    IF TG_OP = 'INSERT' THEN
-        PERFORM session_stats_add(new_key, 1);
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM session_stats_add(old_key, -1);
-    ELSIF new_key < old_key THEN
-        -- Touch the two counter rows in key order so concurrent changes cannot deadlock.
-        PERFORM session_stats_add(new_key, 1);
-        PERFORM session_stats_add(old_key, -1);
-    ELSE
-        PERFORM session_stats_add(old_key, -1);
-        PERFORM session_stats_add(new_key, 1);
-    END IF;
+    FOR r IN EXECUTE format(
+        'SELECT support_agent_id AS agent, sum(sign)::integer AS delta FROM (%s) c
+          WHERE status = ''active'' AND support_agent_id IS NOT NULL
+          GROUP BY support_agent_id HAVING sum(sign) <> 0 ORDER BY support_agent_id', changes)
+    LOOP
+        PERFORM agent_load_add(r.agent, r.delta);
+    END LOOP;
+    EXECUTE format(
+        'INSERT INTO session_stats_hourly AS s (bucket, status, priority, sessions)
+         SELECT date_trunc(''hour'', created_at, ''UTC''), status, priority, sum(sign)
+           FROM (%s) c GROUP BY 1, 2, 3 HAVING sum(sign) <> 0 ORDER BY 1, 2, 3
+         ON CONFLICT (bucket, status, priority)
+         DO UPDATE SET sessions = s.sessions + EXCLUDED.sessions', changes);
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER chat_sessions_counters
-AFTER INSERT OR DELETE OR UPDATE OF status, support_agent_id, priority, created_at
-ON chat_sessions FOR EACH ROW EXECUTE FUNCTION chat_sessions_counters();
+CREATE TRIGGER chat_sessions_counters_insert
+AFTER INSERT ON chat_sessions REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION chat_sessions_counters();
+
+CREATE TRIGGER chat_sessions_counters_update
+AFTER UPDATE ON chat_sessions REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION chat_sessions_counters();
+
+CREATE TRIGGER chat_sessions_counters_delete
+AFTER DELETE ON chat_sessions REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION chat_sessions_counters();
 """
 
 # response_stats_hourly: support replies that ended a user's wait, summed by the creation hour
