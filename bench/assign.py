@@ -37,7 +37,9 @@ SELECT gen_random_uuid(), (SELECT id FROM users WHERE email = 'assign-user@bench
 """
 
 CHECK_SQL = {
-    "agents_over_capacity": "SELECT count(*) FROM support_agents WHERE current_active_chats > max_concurrent_chats",
+    "agents_over_capacity": (
+        "SELECT count(*) FROM support_agents WHERE current_active_chats > max_concurrent_chats"
+    ),
     "counter_mismatches": """
         SELECT count(*) FROM support_agents a WHERE current_active_chats <>
           (SELECT count(*) FROM chat_sessions s WHERE s.support_agent_id = a.id
