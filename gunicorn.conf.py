@@ -6,12 +6,26 @@ import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count(), 4)))
+# The same processes serve HTTP and the /ws WebSockets; the class was chosen by measurement
+# (docs/decisions.md, "gunicorn worker class for HTTP + WebSocket").
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-# Each open WebSocket holds one thread of a gthread worker, so threads bound sockets per process.
+# gthread only: each open WebSocket holds one thread, so threads bound sockets per process.
 threads = int(os.environ.get("GUNICORN_THREADS", "64"))
+# Connections (open WebSockets included) one worker holds at once: the gevent pool size, and
+# gthread's limit on accepted connections.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "2000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def post_fork(server, worker):
+    """Under gevent, psycopg2 must wait through gevent too, or one query blocks every socket
+    of the worker (gevent's monkey patching covers sockets, threads and redis-py, not libpq)."""
+    if "gevent" in server.cfg.worker_class_str:
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()

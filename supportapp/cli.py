@@ -20,6 +20,7 @@ ROLE_CHOICE = click.Choice([r.value for r in Role])
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(push_cli)
     app.cli.add_command(counters_cli)
 
 
@@ -82,6 +83,21 @@ def ensure_superadmin() -> None:
     click.echo(f"  email:    {email}")
     click.echo(f"  password: {password}")
     click.echo("=" * 60)
+
+
+@click.group("push", cls=AppGroup, help="Web Push set-up.")
+def push_cli() -> None:
+    pass
+
+
+@push_cli.command("generate-vapid-keys")
+def generate_vapid_keys() -> None:
+    """Print a new VAPID key pair as environment lines (base64url; set VAPID_SUBJECT too)."""
+    from supportapp.vapid import generate_key_pair
+
+    public, private = generate_key_pair()
+    click.echo(f"VAPID_PUBLIC_KEY={public}")
+    click.echo(f"VAPID_PRIVATE_KEY={private}")
 
 
 def _describe(error: DomainError) -> str:

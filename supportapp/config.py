@@ -107,6 +107,30 @@ def _algorithm(value: str) -> str:
     return value
 
 
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _vapid_subject(value: str) -> str:
+    if not value.startswith(("mailto:", "https://")):
+        raise ValueError("must be a mailto: or https:// URI")
+    return value
+
+
+def _vapid_private_key(value: str) -> str:
+    from supportapp.vapid import normalize_private_key
+
+    return normalize_private_key(value)
+
+
+def _vapid_public_key(value: str) -> str:
+    from supportapp.vapid import normalize_public_key
+
+    return normalize_public_key(value)
+
+
 def _environment(value: str) -> str:
     if value not in {"development", "production", "testing"}:
         raise ValueError("must be development, production or testing")
@@ -167,6 +191,34 @@ SETTINGS: tuple[Setting, ...] = (
         "AUTO_CLOSE_AFTER_HOURS", "24", "close sessions idle this long (0 = off)", _non_negative_int
     ),
     Setting(
+        "ROLLUP_INTERVAL_SECONDS", "300", "period of the daily stats rollup task", _positive_int
+    ),
+    Setting(
+        "ROLLUP_RECENT_DAYS",
+        "3",
+        "finished days the rollup task recomputes on every run (plus days marked dirty)",
+        _positive_int,
+    ),
+    Setting(
+        "VAPID_PUBLIC_KEY",
+        None,
+        "Web Push public key, base64url (derived from the private key when unset)",
+        _vapid_public_key,
+    ),
+    Setting(
+        "VAPID_PRIVATE_KEY",
+        None,
+        "Web Push private key, base64url raw or PEM (unset = no Web Push)",
+        _vapid_private_key,
+    ),
+    Setting(
+        "VAPID_SUBJECT", None, "contact of the push sender, mailto: or https:// URI", _vapid_subject
+    ),
+    Setting(
+        "NOTIFY_WEBHOOK_URL", None, "URL that receives new-chat events (unset = off)", _http_url
+    ),
+    Setting("NOTIFY_WEBHOOK_SECRET", None, "HMAC-SHA256 key of the webhook's X-Signature"),
+    Setting(
         "DEMO_SUPERADMIN_EMAIL",
         "admin@supportapp.local",
         "email of the demo superadmin created by `make run`",
@@ -196,7 +248,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     problems: list[str] = []
     for setting in SETTINGS:
-        raw = environ.get(setting.name, setting.default)
+        raw = environ.get(setting.name) or setting.default  # set-but-empty means the default
         if raw is None or raw == "":
             values[setting.name] = None
             continue
@@ -208,13 +260,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         if values.get(required) is None:
             problems.append(f"{required} is required")
     _settle_jwt_secret(values, problems)
+    _settle_notifications(values, problems)
     if problems:
         raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
     return values
 
 
 def _settle_jwt_secret(values: dict[str, Any], problems: list[str]) -> None:
-    algorithm = values["JWT_ALGORITHM"]
+    algorithm = values.get("JWT_ALGORITHM")
+    if algorithm is None or "APP_ENV" not in values:
+        return  # already reported as malformed
     if algorithm.startswith(("RS", "ES")):
         if not values.get("JWT_PUBLIC_KEY"):
             problems.append(f"JWT_PUBLIC_KEY is required with JWT_ALGORITHM={algorithm}")
@@ -225,6 +280,23 @@ def _settle_jwt_secret(values: dict[str, Any], problems: list[str]) -> None:
             problems.append("JWT_SECRET_KEY must be set to at least 32 characters in production")
     elif not secret:
         values["JWT_SECRET_KEY"] = _development_secret()
+
+
+def _settle_notifications(values: dict[str, Any], problems: list[str]) -> None:
+    """Web Push needs a consistent VAPID pair and a subject; a webhook needs its secret."""
+    from supportapp.vapid import public_key_of
+
+    private = values.get("VAPID_PRIVATE_KEY")
+    if private:
+        derived = public_key_of(private)
+        if values.get("VAPID_PUBLIC_KEY") is None:
+            values["VAPID_PUBLIC_KEY"] = derived
+        elif values["VAPID_PUBLIC_KEY"] != derived:
+            problems.append("VAPID_PUBLIC_KEY does not belong to VAPID_PRIVATE_KEY")
+        if not values.get("VAPID_SUBJECT"):
+            problems.append("VAPID_SUBJECT is required with VAPID_PRIVATE_KEY")
+    if values.get("NOTIFY_WEBHOOK_URL") and not values.get("NOTIFY_WEBHOOK_SECRET"):
+        problems.append("NOTIFY_WEBHOOK_SECRET is required with NOTIFY_WEBHOOK_URL")
 
 
 class Config:

@@ -7,6 +7,8 @@ worker and imports the task modules. Tasks run inside the Flask app context.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from celery import Celery, Task
@@ -17,6 +19,9 @@ log = logging.getLogger(__name__)
 
 AUTO_ASSIGN = "workers.assignment_tasks.auto_assign"
 SWEEP_INACTIVE = "workers.assignment_tasks.sweep_inactive_sessions"
+ROLLUP_RECENT = "workers.rollup_tasks.rollup_recent"
+NOTIFY_SESSIONS_QUEUED = "workers.notification_tasks.notify_sessions_queued"
+DELIVER_WEBHOOK = "workers.notification_tasks.deliver_webhook"
 
 QUEUES = ("assignment", "notifications", "rollups")
 ROUTES = {
@@ -24,7 +29,11 @@ ROUTES = {
     "workers.notification_tasks.*": {"queue": "notifications"},
     "workers.rollup_tasks.*": {"queue": "rollups"},
 }
-TASK_MODULES = ("workers.assignment_tasks",)
+TASK_MODULES = (
+    "workers.assignment_tasks",
+    "workers.notification_tasks",
+    "workers.rollup_tasks",
+)
 
 celery = Celery("supportapp")
 
@@ -74,6 +83,11 @@ def beat_schedule(app: Flask) -> dict:
             "schedule": timedelta(minutes=1),
             "options": {"expires": 60},
         },
+        "stats-rollup": {
+            "task": ROLLUP_RECENT,
+            "schedule": timedelta(seconds=app.config["ROLLUP_INTERVAL_SECONDS"]),
+            "options": {"expires": app.config["ROLLUP_INTERVAL_SECONDS"]},
+        },
     }
 
 
@@ -88,3 +102,9 @@ def enqueue(task_name: str, **kwargs) -> None:
 def request_auto_assignment() -> None:
     if current_app.config["AUTO_ASSIGN_ENABLED"]:
         enqueue(AUTO_ASSIGN)
+
+
+def notify_queued(session_ids: Iterable[uuid.UUID], reason: str) -> None:
+    """Sessions entered the pending queue (`reason`: created, requeued): Web Push to the agents
+    with free capacity, and the outgoing webhook when configured. Called after commit."""
+    enqueue(NOTIFY_SESSIONS_QUEUED, session_ids=[str(i) for i in session_ids], reason=reason)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from supportapp.models import AuditLog, ChatMessage, ChatSession, SupportAgent, User
+from supportapp.models import (
+    AuditLog,
+    ChatMessage,
+    ChatSession,
+    ResponseTemplate,
+    SessionRating,
+    SupportAgent,
+    User,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -83,4 +91,30 @@ def audit_dict(entry: AuditLog) -> dict[str, Any]:
         "ip": entry.ip,
         "requestId": entry.request_id,
         "createdAt": iso(entry.created_at),
+    }
+
+
+def template_dict(template: ResponseTemplate) -> dict[str, Any]:
+    return {
+        "id": str(template.id),
+        "title": template.title,
+        "content": template.content,
+        "shortcut": template.shortcut,
+        "category": template.category,
+        "isShared": template.is_shared,
+        "createdBy": str(template.created_by) if template.created_by else None,
+        "createdAt": iso(template.created_at),
+        "updatedAt": iso(template.updated_at),
+    }
+
+
+def rating_dict(rating: SessionRating) -> dict[str, Any]:
+    return {
+        "id": str(rating.id),
+        "sessionId": str(rating.session_id),
+        "userId": str(rating.user_id),
+        "agentId": str(rating.agent_id) if rating.agent_id else None,
+        "score": rating.score,
+        "comment": rating.comment,
+        "createdAt": iso(rating.created_at),
     }

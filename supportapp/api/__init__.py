@@ -12,6 +12,9 @@ def feature_blueprints() -> list:
     """Every feature blueprint, in the order they appear in the OpenAPI document."""
     from supportapp.api.auth.routes import bp as auth_bp
     from supportapp.api.chat.routes import bp as chat_bp
+    from supportapp.api.metrics.routes import bp as metrics_bp
+    from supportapp.api.push.routes import bp as push_bp
     from supportapp.api.support.routes import bp as support_bp
+    from supportapp.api.templates.routes import bp as templates_bp
 
-    return [auth_bp, chat_bp, support_bp]
+    return [auth_bp, chat_bp, metrics_bp, support_bp, push_bp, templates_bp]

@@ -12,22 +12,26 @@ from supportapp.models.chat import (
 )
 from supportapp.models.push import PushSubscription
 from supportapp.models.rating import SessionRating
+from supportapp.models.rollup import OVERALL, DailyRollup, RollupDirtyDay
 from supportapp.models.stats import ResponseStatsHourly, SessionStatsHourly
 from supportapp.models.template import ResponseTemplate
 from supportapp.models.user import ADMIN_ROLES, SUPPORT_ROLES, Role, User
 
 __all__ = [
     "ADMIN_ROLES",
+    "OVERALL",
     "PRIORITY_RANK",
     "SUPPORT_ROLES",
     "AuditLog",
     "ChatMessage",
     "ChatSession",
+    "DailyRollup",
     "Priority",
     "PushSubscription",
     "ResponseStatsHourly",
     "ResponseTemplate",
     "Role",
+    "RollupDirtyDay",
     "Sender",
     "SessionRating",
     "SessionStatsHourly",

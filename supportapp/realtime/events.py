@@ -5,10 +5,10 @@ Session events go to support staff and to the session's owner; agent events only
 
 from __future__ import annotations
 
-from supportapp.models import ChatMessage, ChatSession, SessionStatus, SupportAgent
+from supportapp.models import ChatMessage, ChatSession, SessionRating, SessionStatus, SupportAgent
 from supportapp.models.chat import Priority
 from supportapp.realtime.bus import Event
-from supportapp.representations import agent_dict, message_dict, session_dict
+from supportapp.representations import agent_dict, message_dict, rating_dict, session_dict
 
 
 def _for_session(name: str, session: ChatSession, **data) -> Event:
@@ -50,6 +50,10 @@ def chat_status_changed(session: ChatSession, previous: SessionStatus) -> Event:
 
 def chat_priority_changed(session: ChatSession, previous: Priority) -> Event:
     return _for_session("chat_priority_changed", session, previousPriority=str(previous))
+
+
+def chat_rated(session: ChatSession, rating: SessionRating) -> Event:
+    return _for_session("chat_rated", session, rating=rating_dict(rating))
 
 
 def messages_read(session: ChatSession, sender: str, count: int) -> Event:

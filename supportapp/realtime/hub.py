@@ -2,18 +2,22 @@
 
 The reader starts lazily with the first socket, remembers the id of the last entry it has seen
 and follows the stream from there (XREAD BLOCK), so it never skips an event, even across Redis
-reconnects. Each socket has a bounded queue: a client too slow to drain it is flagged and closed
+reconnects. Each socket has a bounded buffer: a client too slow to drain it is flagged and closed
 with OVERFLOW_CLOSE_CODE, telling it to reconnect with its last event id.
+
+Nothing here polls: the reader blocks on Redis, and a subscriber is woken (its `wake` callback)
+only when something was added to its buffer, so an idle socket costs no CPU.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-import uuid
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -26,32 +30,55 @@ CLIENT_BUFFER = 1000
 READ_BLOCK_MS = 5000
 READ_COUNT = 500
 
+# Told to every local socket when the reader gets Redis back after losing it: events published
+# meanwhile may never have reached the stream, so clients refetch what they show over REST.
+STREAM_INTERRUPTED: dict[str, Any] = {
+    "event": "resync_required",
+    "data": {"reason": "the event stream was interrupted"},
+}
+
+
+def _nothing() -> None:
+    return None
+
 
 @dataclass(eq=False)
 class Subscriber:
-    """A connected socket as the hub sees it: who it is and its outgoing buffer."""
+    """A connected socket as the hub sees it: who it is, its outgoing buffer and how to wake
+    the thread that drains it. Buffered items are StreamEvents or ready-made notice dicts."""
 
     user_id: str
     is_support: bool
-    buffer: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=CLIENT_BUFFER))
+    wake: Callable[[], None] = _nothing
+    buffer: deque = field(default_factory=deque)
     overflowed: bool = False
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def may_see(self, event: StreamEvent) -> bool:
         return (self.is_support and event.to_support) or event.user_id == self.user_id
 
-    def offer(self, event: StreamEvent) -> None:
-        if self.overflowed or not self.may_see(event):
-            return
-        try:
-            self.buffer.put_nowait(event)
-        except queue.Full:
+    def offer(self, item: StreamEvent | dict[str, Any]) -> bool:
+        """Buffer `item` if this socket may see it; True when the drainer has work to do."""
+        if self.overflowed:
+            return False
+        if isinstance(item, StreamEvent) and not self.may_see(item):
+            return False
+        if len(self.buffer) >= CLIENT_BUFFER:
             self.overflowed = True
+        else:
+            self.buffer.append(item)
+        return True
+
+    def take(self) -> list[StreamEvent | dict[str, Any]]:
+        """Everything buffered so far, oldest first (deque pops are thread-safe)."""
+        items = []
+        while self.buffer:
+            items.append(self.buffer.popleft())
+        return items
 
 
 class Hub:
     def __init__(self) -> None:
-        self._subscribers: dict[str, Subscriber] = {}
+        self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
         self._position: str | None = None
@@ -65,22 +92,26 @@ class Hub:
         event added after this call reaches the subscriber live or through replay."""
         self._ensure_reader(redis_url)
         with self._lock:
-            self._subscribers[subscriber.key] = subscriber
+            self._subscribers.add(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
-            self._subscribers.pop(subscriber.key, None)
+            self._subscribers.discard(subscriber)
 
     @property
     def size(self) -> int:
         return len(self._subscribers)
 
-    def _dispatch(self, events: list[StreamEvent]) -> None:
+    def _dispatch(self, items: list[StreamEvent | dict[str, Any]]) -> None:
+        """Offer a batch to every subscriber, then wake each one that got something once."""
         with self._lock:
-            subscribers = list(self._subscribers.values())
-        for event in events:
-            for subscriber in subscribers:
-                subscriber.offer(event)
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            woken = False
+            for item in items:
+                woken = subscriber.offer(item) or woken
+            if woken:
+                subscriber.wake()
 
     # -- the reader ----------------------------------------------------------------------
 
@@ -98,6 +129,7 @@ class Hub:
     def _run(self) -> None:
         backoff = 0.5
         client: redis.Redis | None = None
+        interrupted = False
         while True:
             try:
                 if client is None:
@@ -107,6 +139,12 @@ class Hub:
                         socket_timeout=READ_BLOCK_MS / 1000 + 5,
                         socket_connect_timeout=2,
                     )
+                    client.ping()  # connect now, so a recovery is noticed at once
+                    backoff = 0.5
+                    if interrupted:
+                        log.warning("event stream reader has Redis back; clients must resync")
+                        interrupted = False
+                        self._dispatch([STREAM_INTERRUPTED])
                 if self._position is None:
                     newest = client.xrevrange(EVENT_STREAM, count=1)
                     self._position = newest[0][0] if newest else "0-0"
@@ -114,7 +152,6 @@ class Hub:
                 reply = client.xread(
                     {EVENT_STREAM: self._position}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
-                backoff = 0.5
                 for _stream, entries in reply or []:
                     if entries:
                         self._position = entries[-1][0]
@@ -123,9 +160,10 @@ class Hub:
                 log.warning(
                     "event stream reader lost Redis; retrying in %.1fs", backoff, exc_info=True
                 )
+                interrupted = interrupted or self._position is not None
                 client = None
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+                backoff = min(backoff * 2, 5)
                 if self._position is None:
                     # Nothing to resume from yet: let subscribers proceed (replay covers them).
                     self._started.set()

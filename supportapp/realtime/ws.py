@@ -2,7 +2,9 @@
 
 Client → server frames: {"type": "auth", "token"} (first frame, within AUTH_TIMEOUT when the
 token is not in the query string or header), {"type": "ping"}, {"type": "resume",
-"lastEventId"}. Server → client frames: {"id", "event", "data", "timestamp"}.
+"lastEventId"}. Server → client frames: {"id", "event", "data", "timestamp"} for stream events,
+{"event", "data"} notices (connected, resync_required) and {"event": "pong", "timestamp"}.
+docs/realtime.md is the client-facing description.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
-import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
+import redis
 from flask import Flask, current_app, request
 from flask_jwt_extended import decode_token
 from simple_websocket import ConnectionClosed
@@ -22,14 +25,24 @@ from simple_websocket import ConnectionClosed
 from supportapp.auth import blocklist
 from supportapp.extensions import redis_client, sock
 from supportapp.models.user import SUPPORT_ROLES, Role
-from supportapp.realtime.bus import ReplayGap, replay_after, stream_id_key, valid_stream_id
+from supportapp.realtime.bus import (
+    ReplayGap,
+    StreamEvent,
+    replay_after,
+    stream_id_key,
+    valid_stream_id,
+)
 from supportapp.realtime.hub import OVERFLOW_CLOSE_CODE, Subscriber, hub
 
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED_CLOSE_CODE = 4401
 AUTH_TIMEOUT = 5.0
-POLL_INTERVAL = 0.25
+# A connection opened without ?lastEventId= holds live events this long (or until the client's
+# first frame), so a `resume` sent right after connecting is answered before any live event.
+RESUME_WINDOW = 1.0
+# Upper bound of one idle wait; wake-ups are event driven, this is only a safety net.
+MAX_IDLE_WAIT = 30.0
 
 
 def init_app(app: Flask) -> None:
@@ -82,57 +95,96 @@ def _parse(frame) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _resync(reason: str) -> dict[str, Any]:
+    return {"event": "resync_required", "data": {"reason": reason}}
+
+
 class Connection:
-    """One authenticated socket: sends are serialised by a lock; only this thread sends."""
+    """One authenticated socket, served by the thread (or greenlet) that accepted it.
+
+    Only that thread sends, so frames never interleave. It sleeps on the socket's own wake-up
+    event, which simple-websocket sets when a client frame arrives or the socket closes, and
+    which the hub sets when it buffers an event for this socket: no polling, no extra thread.
+    `cursor` is the id of the newest event this socket is through (sent or replayed past);
+    nothing at or before it is sent again.
+    """
 
     def __init__(self, ws, identity: Identity) -> None:
         self.ws = ws
         self.identity = identity
+        self._wakeup = ws.event
         self.subscriber = Subscriber(
-            user_id=identity.user_id, is_support=identity.role in SUPPORT_ROLES
+            user_id=identity.user_id,
+            is_support=identity.role in SUPPORT_ROLES,
+            wake=self._wakeup.set,
         )
-        self.last_sent: tuple[int, int] = (0, 0)
-        self._send_lock = threading.Lock()
+        self.cursor: tuple[int, int] = (0, 0)
 
-    def send_json(self, payload: dict) -> None:
-        with self._send_lock:
-            self.ws.send(json.dumps(payload, ensure_ascii=False))
+    # -- sending ---------------------------------------------------------------------------
 
-    def send_event(self, event) -> None:
+    def send_json(self, payload: dict[str, Any]) -> None:
+        self.ws.send(json.dumps(payload, ensure_ascii=False))
+
+    def send_event(self, event: StreamEvent) -> None:
         key = stream_id_key(event.id)
-        if key <= self.last_sent:  # already delivered by replay: no duplicate at the seam
+        if key <= self.cursor:  # already delivered by replay: no duplicate at the seam
             return
-        with self._send_lock:
-            self.ws.send(event.frame())
-        self.last_sent = key
+        self.ws.send(event.frame())
+        self.cursor = key
+
+    def _send_buffered(self) -> None:
+        for item in self.subscriber.take():
+            if isinstance(item, StreamEvent):
+                self.send_event(item)
+            else:
+                self.send_json(item)
+
+    # -- client frames ---------------------------------------------------------------------
 
     def replay(self, last_event_id: str) -> None:
+        """Send every event after `last_event_id` this socket may see, oldest first; later
+        live events continue after them. Older than the retention → resync_required."""
         if not valid_stream_id(last_event_id):
-            self.send_json({"event": "resync_required", "data": {"reason": "invalid id"}})
+            self.send_json(_resync("invalid lastEventId"))
             return
-        self.last_sent = (
-            min(self.last_sent, stream_id_key(last_event_id))
-            if self.last_sent != (0, 0)
-            else stream_id_key(last_event_id)
-        )
+        self.cursor = stream_id_key(last_event_id)
         try:
             for event in replay_after(redis_client.client, last_event_id):
                 if self.subscriber.may_see(event):
                     self.send_event(event)
         except ReplayGap:
-            self.send_json(
-                {
-                    "event": "resync_required",
-                    "data": {"reason": "lastEventId is older than the retained events"},
-                }
-            )
+            self.send_json(_resync("lastEventId is older than the retained events"))
+        except redis.RedisError:
+            log.warning("could not replay events after %s", last_event_id, exc_info=True)
+            self.send_json(_resync("the event history is unavailable"))
 
-    def handle(self, frame: dict) -> None:
+    def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "ping":
-            self.send_json({"event": "pong", "timestamp": time.time()})
+            self.send_json({"event": "pong", "timestamp": _now()})
         elif kind == "resume" and isinstance(frame.get("lastEventId"), str):
             self.replay(frame["lastEventId"])
+
+    def _receive_frames(self) -> bool:
+        """Handle every client frame already received; raises ConnectionClosed once closed.
+
+        receive(timeout=0) is called only when it has something to return or raise: on an
+        empty buffer it would start (and, under gevent, arm a timer for) a wait each time the
+        hub wakes this socket, a cost paid per socket per event."""
+        handled = False
+        while self.ws.input_buffer or not self.ws.connected:
+            incoming = self.ws.receive(timeout=0)
+            if incoming is None:
+                break
+            self.handle(_parse(incoming))
+            handled = True
+        return handled
+
+    # -- the loop --------------------------------------------------------------------------
 
     def serve(self, last_event_id: str | None) -> None:
         hub.subscribe(self.subscriber, current_app.config["REDIS_URL"])
@@ -145,29 +197,34 @@ class Connection:
             )
             if last_event_id:
                 self.replay(last_event_id)
-            self._pump()
+                self._pump(hold_until=None)
+            else:
+                self._pump(hold_until=time.monotonic() + RESUME_WINDOW)
         finally:
             hub.unsubscribe(self.subscriber)
 
-    def _pump(self) -> None:
-        buffer = self.subscriber.buffer
+    def _pump(self, hold_until: float | None) -> None:
+        """Until the socket closes: answer client frames, send buffered events, close on
+        overflow (4409) or token expiry (4401). Live events wait while `hold_until` runs."""
         while True:
-            if time.time() >= self.identity.expires_at:
-                self.ws.close(reason=UNAUTHORIZED_CLOSE_CODE, message="token expired")
-                return
+            # Clear first: a wake-up from here on (frame, event, close) ends the wait below.
+            self._wakeup.clear()
+            if self._receive_frames() or (
+                hold_until is not None and time.monotonic() >= hold_until
+            ):
+                hold_until = None
             if self.subscriber.overflowed:
                 self.ws.close(reason=OVERFLOW_CLOSE_CODE, message="too slow; resume")
                 return
-            try:
-                event = buffer.get(timeout=POLL_INTERVAL)
-            except queue.Empty:
-                event = None
-            if event is not None:
-                self.send_event(event)
-            incoming = self.ws.receive(timeout=0)
-            while incoming is not None:
-                self.handle(_parse(incoming))
-                incoming = self.ws.receive(timeout=0)
+            if hold_until is None:
+                self._send_buffered()
+            left = self.identity.expires_at - time.time()
+            if left <= 0:
+                self.ws.close(reason=UNAUTHORIZED_CLOSE_CODE, message="token expired")
+                return
+            if hold_until is not None:
+                left = min(left, hold_until - time.monotonic())
+            self._wakeup.wait(timeout=min(left, MAX_IDLE_WAIT))
 
 
 @sock.route("/ws")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from supportapp.auth.actor import SYSTEM_ACTOR
 from supportapp.extensions import db
-from supportapp.jobs import request_auto_assignment
+from supportapp.jobs import notify_queued, request_auto_assignment
 from supportapp.models import ChatSession, SessionStatus
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
@@ -63,6 +63,7 @@ def requeue_unanswered(minutes: int, now: datetime | None = None) -> int:
                 uow.emit(events.chat_status_changed(session, SessionStatus.ACTIVE))
             if stale:
                 uow.after_commit(request_auto_assignment)
+                uow.after_commit(lambda ids=[s.id for s in stale]: notify_queued(ids, "requeued"))
         total += len(stale)
         if len(stale) < BATCH:
             return total

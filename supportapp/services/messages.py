@@ -10,7 +10,7 @@ from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, NotFound
 from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
-from supportapp.services import audit
+from supportapp.services import audit, templates
 from supportapp.services.agents import agent_of_user
 from supportapp.services.assignment import give_to_agent
 from supportapp.services.sessions import ensure_open, get_visible_session, messages_of
@@ -49,13 +49,22 @@ def send_user_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMes
     return message
 
 
-def send_support_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMessage:
+def send_support_message(
+    actor: Actor,
+    session_id: uuid.UUID,
+    text: str | None,
+    *,
+    template_id: uuid.UUID | None = None,
+) -> ChatMessage:
     """A support reply. It ends the user's current wait (recording the response time), and the
-    sender's first reply to an unassigned session takes it when they have free capacity."""
+    sender's first reply to an unassigned session takes it when they have free capacity.
+    With `template_id` the text is that response template rendered for this session."""
     with unit_of_work() as uow:
         session = get_visible_session(actor, session_id, lock=True)
         ensure_open(session)
         agent = agent_of_user(actor.user_id)
+        if template_id is not None:
+            text = templates.render_for_session(actor, template_id, session, agent)
         if session.status == SessionStatus.PENDING and _can_take(agent):
             # Under the agent lock the slot may be gone; then the reply is sent unassigned.
             with contextlib.suppress(Conflict):
@@ -86,7 +95,7 @@ def send_support_message(actor: Actor, session_id: uuid.UUID, text: str) -> Chat
             target_type="chat_message",
             target_id=message.id,
             session_id=session.id,
-            after={"length": len(text)},
+            after={"length": len(text)} | ({"templateId": str(template_id)} if template_id else {}),
         )
         uow.emit(events.chat_message_received(session, message))
     return message

@@ -13,11 +13,12 @@ from sqlalchemy.orm import aliased
 from supportapp.auth.actor import Actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, Forbidden, NotFound
 from supportapp.extensions import db
-from supportapp.jobs import request_auto_assignment
+from supportapp.jobs import notify_queued, request_auto_assignment
 from supportapp.models import (
     ChatMessage,
     ChatSession,
     Priority,
+    SessionRating,
     SessionStatsHourly,
     SessionStatus,
     SupportAgent,
@@ -174,6 +175,7 @@ class SessionDetails:
     messages: list[ChatMessage]
     user: User | None
     agent: SupportAgent | None
+    rating: SessionRating | None = None
 
 
 def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
@@ -182,7 +184,10 @@ def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
     agent = (
         db.session.get(SupportAgent, session.support_agent_id) if session.support_agent_id else None
     )
-    return SessionDetails(session=session, messages=messages_of(session.id), user=user, agent=agent)
+    rating = db.session.scalar(select(SessionRating).where(SessionRating.session_id == session.id))
+    return SessionDetails(
+        session=session, messages=messages_of(session.id), user=user, agent=agent, rating=rating
+    )
 
 
 # --- opening -------------------------------------------------------------------------------
@@ -223,6 +228,7 @@ def open_session(actor: Actor, first_message: str | None) -> tuple[ChatSession, 
         for message in messages:
             uow.emit(events.chat_message_received(session, message))
         uow.after_commit(request_auto_assignment)
+        uow.after_commit(lambda ids=[session.id]: notify_queued(ids, "created"))
     return session, messages
 
 

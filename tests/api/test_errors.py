@@ -91,6 +91,19 @@ def test_body_just_under_the_limit_is_not_a_413(client):
 
 
 @pytest.mark.parametrize(
+    "data",
+    ["{not json", '{"email": "a@example.com",}', b"\xff\xfe{}"],
+    ids=["text", "comma", "utf8"],
+)
+def test_broken_json_is_a_400_on_body_in_spanish(client, data):
+    response = client.post("/api/auth/login", data=data, content_type="application/json")
+
+    body = assert_error(response, 400, field="body")
+    assert body["errors"] == {"body": ["El cuerpo de la solicitud no es un JSON válido."]}
+    assert body["message"] == ["El cuerpo de la solicitud no es un JSON válido."]
+
+
+@pytest.mark.parametrize(
     ("data", "content_type"),
     [
         ("{not json", "application/json"),

@@ -122,13 +122,13 @@ def staff(make_account, make_agent):
 
 
 def build_mixed_sessions(app, client, make_account, open_session, staff, count: int) -> list[str]:
-    """`count` sessions of two users across every status and priority, with deliberate ties
+    """`count` sessions of one user across every status and priority, with deliberate ties
     in every timestamp so the id tie-break decides part of every order."""
     agent_account, agent, admin = staff
-    users = [make_account("user"), make_account("user")]
+    user = make_account("user")
     ids = []
     for i in range(count):
-        session = open_session(users[i % 2], message=f"Mensaje {i}" if i % 3 else None)
+        session = open_session(user, message=f"Mensaje {i}" if i % 3 else None)
         sid = session["id"]
         set_priority(client, sid, ("low", "medium", "high")[i % 3], admin)
         if i % 4 in (1, 2):

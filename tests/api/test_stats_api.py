@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from supportapp.extensions import db
-from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus
+from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus, User
 from supportapp.services import stats as stats_service
 from tests.conftest import assert_error
 
@@ -40,16 +40,24 @@ def support(make_account):
 
 
 @pytest.fixture
-def add_session(app, make_account):
+def owner(app) -> uuid.UUID:
+    with app.app_context():
+        user = User(email=f"owner-{uuid.uuid4().hex[:8]}@example.com", name="Owner")
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+@pytest.fixture
+def add_session(app, owner):
     """add_session(created_at, status="pending", waits=()) → session id; `waits` are the
     seconds each support reply made the user wait."""
-    owner = make_account("user")
 
     def factory(created_at: str, status: str = "pending", waits=()) -> uuid.UUID:
         created = at(created_at)
         with app.app_context():
             session = ChatSession(
-                user_id=uuid.UUID(owner.id),
+                user_id=owner,
                 status=SessionStatus(status),
                 created_at=created,
                 last_message_at=created,
@@ -100,6 +108,11 @@ def get_stats(client, account, **query) -> dict:
     return body["data"]
 
 
+def spec_figures(data: dict) -> dict:
+    """The eight figures of SPEC endpoint 5 (admins get more; see the route)."""
+    return {name: data[name] for name in FIGURES}
+
+
 # --- roles -----------------------------------------------------------------------------------
 
 
@@ -107,8 +120,8 @@ def get_stats(client, account, **query) -> dict:
 def test_support_roles_get_the_eight_figures(client, make_account, role):
     data = get_stats(client, make_account(role))
 
-    assert set(data) == FIGURES
-    assert data == dict.fromkeys(FIGURES, 0) | {"averageResponseTime": 0.0}
+    assert {name: data.get(name) for name in FIGURES} == dict.fromkeys(FIGURES, 0)
+    assert isinstance(data["averageResponseTime"], float)
 
 
 def test_a_user_is_forbidden(client, make_account):
@@ -138,7 +151,7 @@ def test_figures_from_hand_counted_sessions(client, support, add_session, frozen
     add_session("2024-05-01T00:00:00Z", "closed")
     add_session("2024-04-30T23:59:59Z", "closed", waits=[0])
 
-    assert get_stats(client, support) == {
+    assert spec_figures(get_stats(client, support)) == {
         "totalSessions": 7,
         "activeSessions": 2,
         "pendingSessions": 1,
@@ -174,9 +187,9 @@ def test_today_week_and_month_follow_stats_timezone(
 def test_sessions_created_now_are_counted_today(client, support, add_session):
     """Without a frozen clock: a session created a moment ago is today's, one from 40 days ago
     is not even this month's."""
-    with_clock = datetime.now().astimezone()
-    add_session(with_clock.isoformat(), "active")
-    add_session((with_clock - timedelta(days=40)).isoformat(), "closed")
+    now = datetime.now().astimezone()
+    add_session(now.isoformat(), "active")
+    add_session((now - timedelta(days=40)).isoformat(), "closed")
 
     data = get_stats(client, support)
 
@@ -202,7 +215,7 @@ def test_from_and_to_restrict_every_figure(client, support, may_sessions, frozen
 
     data = get_stats(client, support, **{"from": "2024-05-15", "to": "2024-05-15"})
 
-    assert data == {
+    assert spec_figures(data) == {
         "totalSessions": 3,
         "activeSessions": 1,
         "pendingSessions": 1,
@@ -223,7 +236,7 @@ def test_date_times_with_offsets_and_partial_hours(client, support, may_sessions
     data = get_stats(
         client,
         support,
-        **{"from": "2024-05-15T05:29:59+05:30", "to": "2024-05-15T10:30:00.001Z"},
+        **{"from": "2024-05-15T05:29:59.500+05:30", "to": "2024-05-15T10:30:00.001Z"},
     )
 
     assert (data["totalSessions"], data["closedSessions"], data["activeSessions"]) == (2, 1, 1)

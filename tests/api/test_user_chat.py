@@ -580,3 +580,16 @@ def test_opening_a_session_with_a_message_spends_the_message_budget(
     assert own_sessions(client, user)["pagination"]["total"] == 2
     # Opening without a message writes no message, so it is not counted.
     assert client.post("/api/chat/sessions", json={}, headers=user.headers).status_code == 201
+
+
+def test_message_with_a_nul_character_returns_400_and_stores_nothing(
+    client, app, user, open_session
+):
+    session = open_session(user)
+
+    response = send(client, user, session["id"], "hola\x00mundo")
+
+    assert_error(response, 400, field="message")
+    assert stored_message_count(app, session["id"]) == 1
+    opening = client.post("/api/chat/sessions", json={"message": "\x00"}, headers=user.headers)
+    assert_error(opening, 400, field="message")

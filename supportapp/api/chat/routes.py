@@ -16,6 +16,8 @@ from supportapp.api.chat.schemas import (
     PrioritySchema,
     QueueEnvelope,
     QueuePositionEnvelope,
+    RatingCreateSchema,
+    RatingEnvelope,
     ReadResultEnvelope,
     SessionArrayEnvelope,
     SessionEnvelope,
@@ -24,14 +26,15 @@ from supportapp.api.chat.schemas import (
     StatsEnvelope,
     StatsQuerySchema,
     StatusPageQuerySchema,
+    SupportMessageSchema,
 )
 from supportapp.api.common import PageQuerySchema, pagination, parse_date_range, parse_id
 from supportapp.api.rate_limits import message_limit, spend_message_budget
 from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
 from supportapp.models import SUPPORT_ROLES, Priority, Role, SessionStatus
-from supportapp.representations import message_dict, session_dict
-from supportapp.services import assignment, messages, queue, sessions, stats
+from supportapp.representations import message_dict, rating_dict, session_dict
+from supportapp.services import assignment, messages, metrics, queue, ratings, sessions, stats
 from supportapp.services.agents import my_agent
 
 bp = Blueprint("chat", __name__, url_prefix="/api/chat", description="Chat sessions")
@@ -125,6 +128,21 @@ def mark_read(session_id: str):
     return ok({"marked": marked}, "Mensajes marcados como leídos")
 
 
+@bp.post("/session/<session_id>/rating")
+@bp.auth(USER_ROLES)
+@bp.arguments(RatingCreateSchema)
+@bp.response(201, RatingEnvelope)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def rate_session(body: dict, session_id: str):
+    """The session's user rates it (1–5, optional comment) once it is closed, only once."""
+    rating = ratings.rate_session(
+        current_actor(), _session_id(session_id), body["score"], body["comment"]
+    )
+    return ok(rating_dict(rating), "Calificación registrada exitosamente")
+
+
 @bp.get("/session/<session_id>/queue")
 @bp.auth(USER_ROLES)
 @bp.response(200, QueuePositionEnvelope)
@@ -206,15 +224,15 @@ def assign_session(body: dict, session_id: str):
 @bp.post("/session/<session_id>/support-message")
 @bp.auth(SUPPORT_ROLES)
 @message_limit
-@bp.arguments(MessageSchema)
+@bp.arguments(SupportMessageSchema)
 @bp.response(201, MessageEnvelope)
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def send_support_message(body: dict, session_id: str):
-    """SPEC 4: answer as support."""
+    """SPEC 4: answer as support, with `message` or a response template's `templateId`."""
     message = messages.send_support_message(
-        current_actor(), _session_id(session_id), body["message"]
+        current_actor(), _session_id(session_id), body["message"], template_id=body["templateId"]
     )
     return ok(message_dict(message), "Mensaje enviado exitosamente")
 
@@ -224,10 +242,14 @@ def send_support_message(body: dict, session_id: str):
 @bp.arguments(StatsQuerySchema, location="query")
 @bp.response(200, StatsEnvelope)
 def get_stats(query: dict):
-    """SPEC 5: dashboard figures, optionally for sessions created between `from` and `to`."""
+    """SPEC 5: dashboard figures, optionally for sessions created between `from` and `to`;
+    admins also get `advanced` (team response/resolution times, ratings, priorities, hours)."""
     timezone = current_app.config["STATS_TIMEZONE"]
     window = parse_date_range(query.get("from_"), query.get("to"), timezone)
-    return ok(stats.chat_stats(window, timezone=timezone), "Estadísticas obtenidas exitosamente")
+    data = stats.chat_stats(window, timezone=timezone)
+    if current_actor().is_admin:
+        data["advanced"] = metrics.team_metrics(window, timezone=timezone)
+    return ok(data, "Estadísticas obtenidas exitosamente")
 
 
 @bp.get("/session/<session_id>/details")
@@ -244,6 +266,7 @@ def get_session_details(session_id: str):
             "session": session_dict(details.session, details.messages),
             "user": {"id": str(user.id), "email": user.email, "name": user.name} if user else None,
             "agent": {"id": str(agent.id), "name": agent.name} if agent else None,
+            "rating": _rating_summary(details.rating),
         },
         "Detalles obtenidos exitosamente",
     )
@@ -275,6 +298,13 @@ def get_queue(query: dict):
         {"sessions": data, "pagination": pagination(query["page"], query["limit"], total)},
         "Cola obtenida exitosamente",
     )
+
+
+def _rating_summary(rating) -> dict | None:
+    if rating is None:
+        return None
+    data = rating_dict(rating)
+    return {"score": data["score"], "comment": data["comment"], "createdAt": data["createdAt"]}
 
 
 def _status(value: str | None) -> SessionStatus | None:

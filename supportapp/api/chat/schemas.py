@@ -8,12 +8,14 @@ import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
 from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+from supportapp.api.metrics.schemas import AdvancedStatsSchema
 from supportapp.models import Priority, SessionStatus
 
 MSG_PRIORITY = "La prioridad debe ser low, medium o high"
 MSG_STATUS = "El estado debe ser active, closed o pending"
 MSG_MESSAGE_EMPTY = "El mensaje no puede estar vacío"
 MSG_MESSAGE_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
+MSG_SCORE = "La calificación debe ser un número entero entre 1 y 5"
 
 DATE_TIME = {"format": "date-time"}
 
@@ -78,14 +80,25 @@ class PersonSchema(ma.Schema):
 
 
 class RatingSummarySchema(ma.Schema):
-    score = ma.fields.Integer()
-    comment = ma.fields.String(allow_none=True)
+    score = ma.fields.Integer(required=True)
+    comment = ma.fields.String(allow_none=True, required=True)
+    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+
+
+class RatingSchema(RatingSummarySchema):
+    id = ma.fields.String(required=True)
+    sessionId = ma.fields.String(required=True)
+    userId = ma.fields.String(required=True)
+    agentId = ma.fields.String(
+        allow_none=True, metadata={"description": "The agent the session had when it was rated"}
+    )
 
 
 class SessionDetailsSchema(ma.Schema):
     session = ma.fields.Nested(ChatSessionSchema, required=True)
     user = ma.fields.Nested(PersonSchema, allow_none=True)
     agent = ma.fields.Nested(PersonSchema, allow_none=True)
+    rating = ma.fields.Nested(RatingSummarySchema, allow_none=True, required=True)
 
 
 class StatsSchema(ma.Schema):
@@ -99,6 +112,10 @@ class StatsSchema(ma.Schema):
     sessionsToday = ma.fields.Integer(required=True)
     sessionsThisWeek = ma.fields.Integer(required=True)
     sessionsThisMonth = ma.fields.Integer(required=True)
+    advanced = ma.fields.Nested(
+        AdvancedStatsSchema,
+        metadata={"description": "admin/superadmin only; definitions in docs/metrics.md"},
+    )
 
 
 class QueueEntrySchema(ChatSessionSchema):
@@ -134,6 +151,7 @@ StatsEnvelope = envelope(StatsSchema, "StatsEnvelope")
 QueueEnvelope = envelope(QueueSchema, "QueueEnvelope")
 QueuePositionEnvelope = envelope(QueuePositionSchema, "QueuePositionEnvelope")
 ReadResultEnvelope = envelope(ReadResultSchema, "ReadResultEnvelope")
+RatingEnvelope = envelope(RatingSchema, "SessionRatingEnvelope")
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -145,6 +163,40 @@ class OpenSessionSchema(ma.Schema):
 
 class MessageSchema(ma.Schema):
     message = MessageText(required=True)
+
+
+class SupportMessageSchema(ma.Schema):
+    """Exactly one of `message` and `templateId` (a response template rendered for the
+    session: {{user.name}}, {{user.email}}, {{agent.name}}, {{session.id}})."""
+
+    message = MessageText(load_default=None)
+    templateId = ma.fields.UUID(
+        load_default=None,
+        error_messages={"invalid_uuid": "La plantilla no existe"},
+    )
+
+    @ma.validates_schema
+    def exactly_one(self, data, **kwargs):
+        if data.get("message") is not None and data.get("templateId") is not None:
+            raise ma.ValidationError("Envía message o templateId, no ambos", "templateId")
+        if data.get("message") is None and data.get("templateId") is None:
+            raise ma.ValidationError(MSG_MESSAGE_EMPTY, "message")
+
+
+class RatingCreateSchema(ma.Schema):
+    score = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=5, error=MSG_SCORE),
+        error_messages={"required": MSG_SCORE, "null": MSG_SCORE, "invalid": MSG_SCORE},
+    )
+    comment = TrimmedString(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(
+            max=1000, error="El comentario no puede superar los 1000 caracteres"
+        ),
+    )
 
 
 class AssignSchema(ma.Schema):

@@ -1,0 +1,1 @@
+"""Web Push subscriptions of support staff (new-chat notifications)."""

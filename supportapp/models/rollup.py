@@ -1,0 +1,70 @@
+"""Per-day aggregates of the support work, kept by a periodic task (services/rollups.py).
+
+A row is one UTC day × one agent. The day is the UTC creation day of the sessions the figures
+belong to (the same cohort rule as GET /api/chat/stats: every figure follows the sessions
+created in the range), so a reply or a rating that arrives days later corrects the row of the
+day its session was created. `agent_id` = `OVERALL` (the nil UUID) is the whole team, unassigned
+work included; every rolled-up day has its OVERALL row, even when all zeros, which is how a
+reader tells "rolled up, nothing happened" from "not rolled up yet".
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, Float, Index, Integer
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supportapp.extensions import db
+from supportapp.models.base import created_at_column
+
+OVERALL = uuid.UUID(int=0)
+
+
+class DailyRollup(db.Model):
+    """Figures of the sessions created on `day` (UTC), for one agent or OVERALL.
+
+    Per agent, session figures follow the agent the session has now (or had when it was
+    closed), reply figures the agent who wrote the reply, ratings the agent who was rated.
+    """
+
+    __tablename__ = "stats_daily_rollups"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # No foreign key: OVERALL is not an agent, and history outlives a deleted agent.
+    agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    sessions_created: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    sessions_closed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Support replies that ended a user's wait (chat_messages.response_seconds).
+    responses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    response_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0)
+    # First replies of an assignment episode (chat_messages.first_response_seconds).
+    first_responses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    first_response_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0)
+    # Closed sessions that had an agent: created → closed.
+    resolutions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    resolution_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0)
+    # Support messages written.
+    messages_sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    ratings: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rating_sum: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Ratings of 4 or 5.
+    ratings_positive: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    computed_at: Mapped[datetime] = created_at_column()
+
+
+class RollupDirtyDay(db.Model):
+    """A change to sessions created on `day` (before the current UTC day) that the day's rollup
+    may not include yet. Written by triggers (append-only, so writers never wait on each
+    other); the rollup of that day deletes the marks it has accounted for."""
+
+    __tablename__ = "stats_rollup_dirty_days"
+    __table_args__ = (Index("ix_rollup_dirty_day", "day"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    marked_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=db.func.now()
+    )

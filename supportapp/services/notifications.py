@@ -1,0 +1,253 @@
+"""New-chat notifications: Web Push to the agents who could take the chat, and the outgoing
+webhook. Run by the notifications worker after a session entered the pending queue.
+
+Push: one encrypted message (RFC 8291, aes128gcm, VAPID-signed) to every subscription of every
+support user whose agent profile is active and below capacity at send time. A push service that
+answers 404 or 410 says the subscription is gone: it is deleted. Other failures are logged and
+not retried (a late "new chat" alert is worse than none; the dashboard shows the queue anyway).
+
+Webhook: when NOTIFY_WEBHOOK_URL is set, one POST per session with a JSON body signed in
+`X-Signature: sha256=<hex HMAC-SHA256 of the raw body with NOTIFY_WEBHOOK_SECRET>`. Each body
+is built once, so retries send the same bytes and the same `id` (receivers deduplicate on it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import requests
+from flask import current_app
+from py_vapid import Vapid
+from pywebpush import WebPushException, webpush
+from sqlalchemy import delete, select
+
+from supportapp.extensions import db
+from supportapp.jobs import DELIVER_WEBHOOK, enqueue
+from supportapp.models import SUPPORT_ROLES, ChatSession, PushSubscription, SupportAgent, User
+from supportapp.models.base import utcnow
+from supportapp.models.chat import PRIORITY_RANK, Priority
+from supportapp.representations import iso
+from supportapp.services.unit_of_work import unit_of_work
+
+log = logging.getLogger(__name__)
+
+EVENTS = {"created": "chat_created", "requeued": "chat_requeued"}
+TITLES = {"created": "Nuevo chat en espera", "requeued": "Chat devuelto a la cola"}
+PRIORITY_NAMES = {Priority.HIGH: "alta", Priority.MEDIUM: "media", Priority.LOW: "baja"}
+GONE_STATUSES = (404, 410)
+PUSH_TTL_SECONDS = 600
+PUSH_TIMEOUT_SECONDS = 10
+# More sessions than this in one event (a large requeue batch) → one summary push instead.
+PUSH_SESSIONS_PER_EVENT = 5
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+class WebhookDeliveryFailed(Exception):
+    """The receiver could not take the event now (5xx, 429, 408): worth retrying."""
+
+
+@dataclass
+class PushReport:
+    sessions: int = 0
+    sent: int = 0
+    removed: int = 0
+    failed: int = 0
+    webhooks: int = 0
+
+
+def notify_sessions_queued(session_ids: Iterable[str | uuid.UUID], reason: str) -> PushReport:
+    """Sessions entered the queue (`reason`: created or requeued): enqueue one webhook delivery
+    per session, then push to every available agent's browsers. No transaction stays open
+    while push services are called."""
+    ids = [uuid.UUID(str(i)) for i in session_ids]
+    sessions = sorted(
+        db.session.scalars(select(ChatSession).where(ChatSession.id.in_(ids))),
+        key=lambda s: (-PRIORITY_RANK[s.priority], s.queued_at or s.created_at),
+    )
+    report = PushReport(sessions=len(sessions))
+    webhooks: list[str] = []
+    payloads: list[dict] = []
+    targets: list[tuple[uuid.UUID, dict]] = []
+    if sessions and current_app.config.get("NOTIFY_WEBHOOK_URL"):
+        webhooks = [webhook_body(s, reason) for s in sessions]
+    if sessions and current_app.config.get("VAPID_PRIVATE_KEY"):
+        payloads = [push_payload(s, reason) for s in sessions]
+        if len(payloads) > PUSH_SESSIONS_PER_EVENT:
+            payloads = [summary_payload(sessions, reason)]
+        targets = [(s.id, _subscription_info(s)) for s in available_subscriptions()]
+    db.session.commit()  # end the read transaction before any network call
+    for body in webhooks:
+        enqueue(DELIVER_WEBHOOK, body=body)
+    report.webhooks = len(webhooks)
+    if payloads:
+        _push(targets, payloads, report)
+    return report
+
+
+# --- Web Push ----------------------------------------------------------------------------------
+
+
+def push_payload(session: ChatSession, reason: str) -> dict:
+    priority = PRIORITY_NAMES[session.priority]
+    return {
+        "event": EVENTS[reason],
+        "sessionId": str(session.id),
+        "priority": str(session.priority),
+        "title": TITLES[reason],
+        "body": f"Un cliente espera atención (prioridad {priority}).",
+        "timestamp": iso(utcnow()),
+    }
+
+
+def summary_payload(sessions: list[ChatSession], reason: str) -> dict:
+    """One push for many sessions; `sessionId`/`priority` are those of the head of the queue."""
+    head = sessions[0]
+    return {
+        "event": EVENTS[reason],
+        "sessionId": str(head.id),
+        "sessionIds": [str(s.id) for s in sessions],
+        "priority": str(head.priority),
+        "title": TITLES[reason],
+        "body": f"{len(sessions)} chats esperan atención.",
+        "timestamp": iso(utcnow()),
+    }
+
+
+def available_subscriptions() -> list[PushSubscription]:
+    """Subscriptions of support users whose agent is active and below capacity right now."""
+    return list(
+        db.session.scalars(
+            select(PushSubscription)
+            .join(User, User.id == PushSubscription.user_id)
+            .join(SupportAgent, SupportAgent.user_id == User.id)
+            .where(
+                User.role.in_(SUPPORT_ROLES),
+                SupportAgent.is_active.is_(True),
+                SupportAgent.current_active_chats < SupportAgent.max_concurrent_chats,
+            )
+            .order_by(PushSubscription.created_at)
+        )
+    )
+
+
+def _subscription_info(subscription: PushSubscription) -> dict:
+    return {
+        "endpoint": subscription.endpoint,
+        "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+    }
+
+
+def _push(targets: list[tuple[uuid.UUID, dict]], payloads: list[dict], report: PushReport) -> None:
+    config = current_app.config
+    vapid = Vapid.from_string(config["VAPID_PRIVATE_KEY"])
+    gone: list[uuid.UUID] = []
+    with requests.Session() as http:
+        for subscription_id, info in targets:
+            for payload in payloads:
+                outcome = _send_push(http, vapid, info, payload, config["VAPID_SUBJECT"])
+                if outcome == "gone":
+                    gone.append(subscription_id)
+                    break
+                if outcome == "sent":
+                    report.sent += 1
+                else:
+                    report.failed += 1
+    if gone:
+        with unit_of_work() as uow:
+            uow.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+        report.removed = len(gone)
+        log.info("removed %d expired push subscriptions", len(gone))
+
+
+def _send_push(http, vapid: Vapid, info: dict, payload: dict, subject: str) -> str:
+    urgency = "high" if payload["priority"] == Priority.HIGH else "normal"
+    try:
+        webpush(
+            info,
+            data=json.dumps(payload, ensure_ascii=False),
+            vapid_private_key=vapid,
+            vapid_claims={"sub": subject},  # a fresh dict: pywebpush adds aud/exp to it
+            ttl=PUSH_TTL_SECONDS,
+            timeout=PUSH_TIMEOUT_SECONDS,
+            headers={"Urgency": urgency},
+            requests_session=http,
+        )
+    except WebPushException as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status in GONE_STATUSES:
+            return "gone"
+        log.warning("push to %s failed: %s", _host(info["endpoint"]), status or exc)
+        return "failed"
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("push to %s failed: %s", _host(info["endpoint"]), exc)
+        return "failed"
+    return "sent"
+
+
+def _host(endpoint: str) -> str:
+    return endpoint.split("/")[2] if endpoint.count("/") >= 2 else endpoint
+
+
+# --- webhook -----------------------------------------------------------------------------------
+
+
+def webhook_body(session: ChatSession, reason: str) -> str:
+    """The raw JSON body (signed as is): `id` identifies the event across retries."""
+    return json.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "event": EVENTS[reason],
+            "timestamp": iso(utcnow()),
+            "data": {
+                "sessionId": str(session.id),
+                "userId": str(session.user_id),
+                "status": str(session.status),
+                "priority": str(session.priority),
+                "createdAt": iso(session.created_at),
+                "queuedAt": iso(session.queued_at),
+            },
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The X-Signature header value: sha256=<hex HMAC-SHA256 of the raw body>."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver_webhook(body: str) -> int:
+    """POST one event. Raises WebhookDeliveryFailed (or a requests error) when a retry may
+    succeed; a 4xx other than 408/429 is the receiver refusing it: logged, not retried."""
+    config = current_app.config
+    url = config.get("NOTIFY_WEBHOOK_URL")
+    if not url:
+        return 0
+    raw = body.encode()
+    event = json.loads(body)
+    response = requests.post(
+        url,
+        data=raw,
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "supportapp-webhook/1",
+            "X-Signature": sign(raw, config["NOTIFY_WEBHOOK_SECRET"]),
+            "X-Webhook-Event": event.get("event", ""),
+            "X-Webhook-Id": event.get("id", ""),
+        },
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
+        allow_redirects=False,
+    )
+    status = response.status_code
+    if status >= 500 or status in (408, 429):
+        raise WebhookDeliveryFailed(f"webhook answered {status}")
+    if status >= 300:
+        log.warning("webhook refused event %s with %s; not retried", event.get("id"), status)
+    return status

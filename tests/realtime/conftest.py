@@ -1,0 +1,62 @@
+"""Two real gunicorn web processes shared by the real-time tests, plus per-test helpers.
+
+The servers use the run's test database and Redis db (tests/conftest.py `test_environ`); the
+autouse clean slate truncates the tables and flushes that Redis db before every test, which the
+running servers tolerate (their stream reader simply follows the new stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.realtime.harness import Api, WebServer, stop_all
+
+# A budget no test reaches: these tests produce many messages per user on purpose.
+SERVER_SETTINGS = {"MESSAGE_RATE_LIMIT": "100000/minute"}
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory) -> object:
+    return tmp_path_factory.mktemp("realtime-logs")
+
+
+@pytest.fixture(scope="session")
+def server_environ(app, test_environ: dict[str, str]) -> dict[str, str]:
+    """test_environ, once `app` has migrated the test database."""
+    return {**test_environ, **SERVER_SETTINGS}
+
+
+@pytest.fixture(scope="session")
+def servers(server_environ, log_dir) -> Iterator[tuple[WebServer, WebServer]]:
+    """Two web processes on different ports, one worker each."""
+    pair = (
+        WebServer("web-1", server_environ, log_dir).start(),
+        WebServer("web-2", server_environ, log_dir).start(),
+    )
+    try:
+        for server in pair:
+            server.wait_ready()
+        yield pair
+    finally:
+        stop_all(pair)
+
+
+@pytest.fixture
+def web(servers) -> WebServer:
+    return servers[0]
+
+
+@pytest.fixture
+def api(web) -> Api:
+    return Api(web)
+
+
+@pytest.fixture
+def sockets() -> Iterator[list]:
+    """Register sockets here to have them closed after the test."""
+    opened: list = []
+    yield opened
+    for sock in opened:
+        sock.close()

@@ -1,0 +1,171 @@
+"""Settings from the environment, validated at start with a message naming the variable
+(issue 2, item 5). load_settings reads only the mapping it is given."""
+
+from __future__ import annotations
+
+import pytest
+
+from supportapp import config
+from supportapp.config import Config, ConfigError, load_settings
+
+BASE = {
+    "DATABASE_URL": "postgresql://app@db.internal:5432/supportapp",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "JWT_SECRET_KEY": "s" * 48,
+}
+
+
+@pytest.fixture(autouse=True)
+def var_dir(tmp_path, monkeypatch):
+    """Never touch the project's ./var: a development secret lands in tmp_path."""
+    monkeypatch.setattr(config, "VAR_DIR", tmp_path / "var")
+    return tmp_path / "var"
+
+
+def settings(**changes: str | None) -> dict:
+    environ = {**BASE, **changes}
+    return load_settings({k: v for k, v in environ.items() if v is not None})
+
+
+def config_error(**changes: str | None) -> str:
+    with pytest.raises(ConfigError) as raised:
+        settings(**changes)
+    return str(raised.value)
+
+
+def test_defaults_are_the_documented_ones():
+    values = settings()
+
+    assert values["APP_ENV"] == "development"
+    assert values["MESSAGE_RATE_LIMIT"] == "20/minute"
+    assert values["LOGIN_RATE_LIMIT"] == "10/minute"
+    assert values["REGISTER_RATE_LIMIT"] == "10/minute"
+    assert values["STATS_TIMEZONE"] == "UTC"
+    assert values["LOG_LEVEL"] == "INFO"
+    assert values["JWT_ALGORITHM"] == "HS256"
+    assert values["JWT_ROLE_CLAIM"] == "role"
+    assert values["JWT_ACCESS_TTL"] == 900
+    assert values["CORS_ORIGINS"] == ["*"]
+
+
+def test_values_are_parsed():
+    values = settings(
+        JWT_ACCESS_TTL="60",
+        CORS_ORIGINS="https://a.example, https://b.example",
+        LOG_LEVEL="debug",
+        STATS_TIMEZONE="America/Bogota",
+        DATABASE_URL="postgres://app@db/supportapp",
+    )
+
+    assert values["JWT_ACCESS_TTL"] == 60
+    assert values["CORS_ORIGINS"] == ["https://a.example", "https://b.example"]
+    assert values["LOG_LEVEL"] == "DEBUG"
+    assert values["STATS_TIMEZONE"] == "America/Bogota"
+    assert values["DATABASE_URL"] == "postgresql://app@db/supportapp"
+
+
+@pytest.mark.parametrize(
+    ("name", "default"),
+    [
+        ("LOG_LEVEL", "INFO"),
+        ("JWT_ACCESS_TTL", 900),
+        ("JWT_ALGORITHM", "HS256"),
+        ("APP_ENV", "development"),
+        ("MESSAGE_RATE_LIMIT", "20/minute"),
+    ],
+)
+def test_a_variable_set_but_empty_takes_its_default(name, default):
+    assert settings(**{name: ""})[name] == default
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL"])
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+def test_missing_required_url_is_a_config_error_naming_it(name, value):
+    assert name in config_error(**{name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://app@db/supportapp"),
+        ("DATABASE_URL", "sqlite:///app.db"),
+        ("REDIS_URL", "http://cache:6379"),
+        ("STATS_TIMEZONE", "Mars/Olympus_Mons"),
+        ("STATS_TIMEZONE", "../etc/passwd"),
+        ("MESSAGE_RATE_LIMIT", "veinte por minuto"),
+        ("MESSAGE_RATE_LIMIT", "20/fortnight"),
+        ("LOGIN_RATE_LIMIT", "ten"),
+        ("REGISTER_RATE_LIMIT", "/minute"),
+        ("LOG_LEVEL", "LOUD"),
+        ("JWT_ACCESS_TTL", "0"),
+        ("JWT_ACCESS_TTL", "fifteen"),
+        ("JWT_REFRESH_TTL", "-5"),
+        ("JWT_ALGORITHM", "none"),
+        ("APP_ENV", "staging"),
+        ("MAX_CONTENT_LENGTH", "big"),
+        ("AUTO_ASSIGN_ENABLED", "maybe"),
+    ],
+)
+def test_malformed_value_is_a_config_error_naming_the_variable(name, value):
+    message = config_error(**{name: value})
+
+    assert name in message
+    assert value in message
+
+
+def test_every_problem_is_reported_at_once():
+    message = config_error(DATABASE_URL=None, LOG_LEVEL="LOUD", STATS_TIMEZONE="Nowhere/Land")
+
+    for name in ("DATABASE_URL", "LOG_LEVEL", "STATS_TIMEZONE"):
+        assert name in message
+
+
+@pytest.mark.parametrize("secret", [None, "", "short-secret"], ids=["unset", "empty", "short"])
+def test_production_without_a_real_jwt_secret_is_a_config_error(var_dir, secret):
+    message = config_error(APP_ENV="production", JWT_SECRET_KEY=secret)
+
+    assert "JWT_SECRET_KEY" in message
+    assert not var_dir.exists()
+
+
+def test_production_with_a_long_secret_starts():
+    assert settings(APP_ENV="production")["JWT_SECRET_KEY"] == BASE["JWT_SECRET_KEY"]
+
+
+def test_asymmetric_algorithm_requires_a_public_key():
+    message = config_error(JWT_ALGORITHM="RS256", JWT_SECRET_KEY=None)
+
+    assert "JWT_PUBLIC_KEY" in message
+
+
+def test_development_without_a_secret_generates_one_and_reuses_it(var_dir):
+    first = settings(APP_ENV="development", JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
+    second = settings(APP_ENV="development", JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
+
+    assert len(first) >= 32
+    assert second == first
+    secret_file = var_dir / "jwt_secret"
+    assert secret_file.read_text().strip() == first
+    assert secret_file.stat().st_mode & 0o077 == 0
+
+
+def test_development_secret_file_is_per_installation(var_dir, tmp_path, monkeypatch):
+    first = settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
+    monkeypatch.setattr(config, "VAR_DIR", tmp_path / "elsewhere")
+
+    assert settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"] != first
+
+
+def test_an_explicit_secret_is_used_and_nothing_is_written(var_dir):
+    assert settings(JWT_SECRET_KEY="explicit-" + "k" * 40)["JWT_SECRET_KEY"].startswith("explicit")
+    assert not var_dir.exists()
+
+
+def test_config_maps_settings_to_flask_keys():
+    flask_config = Config({**BASE, "APP_ENV": "testing", "JWT_ACCESS_TTL": "120"}).to_flask()
+
+    assert flask_config["TESTING"] is True
+    assert flask_config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg2://")
+    assert flask_config["JWT_ACCESS_TOKEN_EXPIRES"] == 120
+    assert flask_config["JWT_DECODE_ALGORITHMS"] == ["HS256"]
+    assert flask_config["MAX_CONTENT_LENGTH"] == 65536
