@@ -39,7 +39,7 @@ from supportapp.models import (
     SupportAgent,
 )
 from supportapp.services.agents import get_agent
-from supportapp.services.stats import Range, _split
+from supportapp.services.stats import Range, split_into_buckets
 
 TIME_FIGURES = ("firstResponseTime", "responseTime", "resolutionTime")
 COUNT_FIGURES = ("chatsHandled", "activeChats", "closedChats", "messagesSent")
@@ -290,7 +290,7 @@ def sessions_by_priority(window: Range) -> dict[str, int]:
     counts = {priority.value: 0 for priority in (Priority.LOW, Priority.MEDIUM, Priority.HIGH)}
     if window.empty:
         return counts
-    bucket_lo, bucket_hi, edge = _split(window)
+    bucket_lo, bucket_hi, edge = split_into_buckets(window)
     parts = [select(ChatSession.priority.label("priority"), literal(1).label("n")).where(edge)]
     if bucket_lo is not None:
         buckets = select(

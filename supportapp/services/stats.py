@@ -51,7 +51,7 @@ def _floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _split(window: Range):
+def split_into_buckets(window: Range):
     """Whole-hour bucket bounds, and the raw created_at condition for the partial edges."""
     bucket_lo = _ceil_hour(window.start) if window.start else None
     bucket_hi = _floor_hour(window.end) if window.end else None
@@ -76,7 +76,7 @@ def sessions_by_status(window: Range) -> dict[SessionStatus, int]:
     counts = dict.fromkeys(SessionStatus, 0)
     if window.empty:
         return counts
-    bucket_lo, bucket_hi, edge = _split(window)
+    bucket_lo, bucket_hi, edge = split_into_buckets(window)
     parts = [select(ChatSession.status.label("status"), literal(1).label("n")).where(edge)]
     if bucket_lo is not None:
         buckets = select(
@@ -101,7 +101,7 @@ def response_totals(window: Range) -> tuple[int, float]:
     """(number of replies that ended a wait, their summed wait in seconds)."""
     if window.empty:
         return 0, 0.0
-    bucket_lo, bucket_hi, edge = _split(window)
+    bucket_lo, bucket_hi, edge = split_into_buckets(window)
     responses, seconds = 0, 0.0
     if bucket_lo is not None:
         query = select(
