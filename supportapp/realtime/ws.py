@@ -111,6 +111,9 @@ class Connection:
     which the hub sets when it buffers an event for this socket: no polling, no extra thread.
     `cursor` is the id of the newest event this socket is through (sent or replayed past);
     nothing at or before it is sent again.
+
+    This reads three attributes of simple_websocket.Server (pinned in requirements.txt):
+    `event` (its wake-up), `input_buffer` and `connected`.
     """
 
     def __init__(self, ws, identity: Identity) -> None:

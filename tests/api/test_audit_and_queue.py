@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
+from tests.spec_shapes import SESSION_FIELDS
 
 LOGS_URL = "/api/support/logs"
 QUEUE_URL = "/api/chat/queue"
@@ -30,17 +31,6 @@ LOG_FIELDS = {
     "ip",
     "requestId",
     "createdAt",
-}
-SESSION_FIELDS = {
-    "id",
-    "userId",
-    "supportAgentId",
-    "status",
-    "priority",
-    "assignedAt",
-    "createdAt",
-    "lastMessageAt",
-    "messages",
 }
 
 

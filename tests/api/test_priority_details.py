@@ -9,23 +9,13 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
+from tests.spec_shapes import SESSION_FIELDS
 
 SUPPORT_ROLES = ("support", "admin", "superadmin")
 MSG_PRIORITY = "La prioridad debe ser low, medium o high"
 MSG_NOT_FOUND = "Sesión de chat no encontrada"
 MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
 MSG_UNAUTHORIZED = "Token inválido o expirado"
-SESSION_FIELDS = {
-    "id",
-    "userId",
-    "supportAgentId",
-    "status",
-    "priority",
-    "assignedAt",
-    "createdAt",
-    "lastMessageAt",
-    "messages",
-}
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -10,21 +10,10 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
+from tests.spec_shapes import MESSAGE_FIELDS, SESSION_FIELDS
 
 LIST_URL = "/api/chat/sessions/all"
 SUPPORT_ROLES = ("support", "admin", "superadmin")
-SESSION_FIELDS = {
-    "id",
-    "userId",
-    "supportAgentId",
-    "status",
-    "priority",
-    "assignedAt",
-    "createdAt",
-    "lastMessageAt",
-    "messages",
-}
-MESSAGE_FIELDS = {"id", "sessionId", "message", "sender", "timestamp", "isRead"}
 SORT_FIELDS = ("createdAt", "lastMessageAt", "assignedAt", "priority", "status")
 SORT_COLUMNS = {
     "createdAt": "created_at",

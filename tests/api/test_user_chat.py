@@ -9,25 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import assert_error
+from tests.spec_shapes import MESSAGE_FIELDS, SESSION_FIELDS
 
 MSG_NOT_FOUND = "Sesión de chat no encontrada"
 MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
 MSG_TOO_MANY_MESSAGES = "Demasiados mensajes enviados. Intenta de nuevo en unos minutos"
 MSG_EMPTY = "El mensaje no puede estar vacío"
 MSG_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
-
-SESSION_FIELDS = {
-    "id",
-    "userId",
-    "supportAgentId",
-    "status",
-    "priority",
-    "assignedAt",
-    "createdAt",
-    "lastMessageAt",
-    "messages",
-}
-MESSAGE_FIELDS = {"id", "sessionId", "message", "sender", "timestamp", "isRead"}
 
 
 # --- helpers ----------------------------------------------------------------------------------
