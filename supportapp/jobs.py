@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from celery import Celery, Task
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from kombu import Queue
 
 log = logging.getLogger(__name__)
@@ -35,18 +35,28 @@ TASK_MODULES = (
     "workers.rollup_tasks",
 )
 
-celery = Celery("supportapp")
+
+class AppContextTask(Task):
+    """Runs every task inside the app context of the Flask app bound by init_app()."""
+
+    def __call__(self, *args, **kwargs):
+        if has_app_context():
+            return self.run(*args, **kwargs)
+        app = getattr(self.app, "flask_app", None)
+        if app is None:
+            raise RuntimeError("supportapp.jobs.init_app() was not called")
+        with app.app_context():
+            return self.run(*args, **kwargs)
+
+
+# The task class is fixed here, at creation, so every task gets it whatever the import order.
+celery = Celery("supportapp", task_cls=AppContextTask)
 
 
 def init_app(app: Flask) -> Celery:
     """Bind the Celery app to the Flask app's configuration and context."""
 
-    class AppContextTask(Task):
-        def __call__(self, *args, **kwargs):
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
-    celery.Task = AppContextTask
+    celery.flask_app = app
     celery.conf.update(
         broker_url=app.config["REDIS_URL"],
         broker_connection_retry_on_startup=True,

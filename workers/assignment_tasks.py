@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
 from flask import current_app
 
+from supportapp.jobs import celery
 from supportapp.services import assignment, lifecycle
 
 
-@shared_task(name="workers.assignment_tasks.auto_assign")
+@celery.task(name="workers.assignment_tasks.auto_assign")
 def auto_assign() -> int:
     """Give queued sessions to the least-loaded active agents until one side runs out."""
     if not current_app.config["AUTO_ASSIGN_ENABLED"]:
@@ -16,7 +16,7 @@ def auto_assign() -> int:
     return assignment.auto_assign_all()
 
 
-@shared_task(name="workers.assignment_tasks.sweep_inactive_sessions")
+@celery.task(name="workers.assignment_tasks.sweep_inactive_sessions")
 def sweep_inactive_sessions() -> dict[str, int]:
     """Requeue unanswered sessions and close idle ones, as configured."""
     return {

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import requests
-from celery import shared_task
 
+from supportapp.jobs import celery
 from supportapp.services import notifications
 
 
-@shared_task(name="workers.notification_tasks.notify_sessions_queued")
+@celery.task(name="workers.notification_tasks.notify_sessions_queued")
 def notify_sessions_queued(session_ids: list[str], reason: str) -> dict[str, int]:
     """Sessions entered the pending queue: push to agents with free capacity, enqueue webhooks."""
     return vars(notifications.notify_sessions_queued(session_ids, reason))
 
 
-@shared_task(
+@celery.task(
     name="workers.notification_tasks.deliver_webhook",
     autoretry_for=(notifications.WebhookDeliveryFailed, requests.RequestException),
     retry_backoff=True,  # 1 s, 2 s, 4 s, … (with jitter), capped below

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
 from flask import current_app
 
+from supportapp.jobs import celery
 from supportapp.services import rollups
 
 
-@shared_task(name="workers.rollup_tasks.rollup_recent")
+@celery.task(name="workers.rollup_tasks.rollup_recent")
 def rollup_recent() -> int:
     """Recompute the recent finished days and every day marked dirty; returns how many."""
     return len(rollups.rollup_recent(current_app.config["ROLLUP_RECENT_DAYS"]))
