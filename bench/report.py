@@ -69,14 +69,16 @@ def scale_section(lines: list[str]) -> None:
     lines.append("")
     IMAGES.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(9, 5))
+    ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
     xs = [int(s) for s in sizes]
     for case in cases:
         ys = [data["sizes"][s]["cases"].get(case, {}).get("p50_ms") for s in sizes]
         if all(y is not None for y in ys):
             ax.plot(xs, ys, marker="o", label=case)
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("sessions in the database")
-    ax.set_ylabel("p50 latency (ms)")
+    ax.set_ylabel("p50 latency (ms, log scale)")
     ax.set_title("Dashboard reads against data size")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
