@@ -18,7 +18,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep the values they were committed with: a response built after COMMIT needs no
+# reload round trip (values computed by the database are refreshed explicitly where needed).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = JWTManager()
 api = Api()
