@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import time
 
+import psycopg2
+
 from bench import seed
 from bench.common import (
     Client,
@@ -33,8 +35,20 @@ CASES = (
     ("queue head", "support", "/api/chat/queue?limit=20"),
     ("details (50 messages)", "support", "/api/chat/session/{session}/details"),
     ("agent metrics", "admin", "/api/support/agents/{agent}/metrics"),
+    ("agent metrics (all agents)", "admin", "/api/support/agents/metrics"),
     ("audit log page 1", "admin", "/api/support/logs"),
 )
+
+
+def _busiest_agent(database_url: str) -> str | None:
+    """The seeded agent with the most sessions (the per-agent metrics case reads theirs)."""
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT support_agent_id FROM chat_sessions WHERE support_agent_id IS NOT NULL"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )
+        row = cur.fetchone()
+    return str(row[0]) if row else None
 
 
 def _prepare(database_url: str, base_url: str) -> dict:
@@ -64,7 +78,7 @@ def _prepare(database_url: str, base_url: str) -> dict:
     return {
         "tokens": {"support": support.token, "admin": admin.token},
         "session": session_id,
-        "agent": agent["data"]["id"],
+        "agent": _busiest_agent(database_url) or agent["data"]["id"],
     }
 
 

@@ -129,19 +129,33 @@ class Seeder:
                 return "active", agent
         return "closed", self.rng.randrange(self.agents)
 
+    def _schedule(self) -> list[tuple[str, int | None, datetime]]:
+        """(status, agent, creation time) of every session, in creation order — as a live
+        system writes them, which is what time-ordered (BRIN) indexes rely on. Closed sessions
+        spread over the last DAYS days; open ones (pending, active) are recent: the last 6
+        hours."""
+        picked = [self._pick_status() for _ in range(self.sessions)]
+        closed = [p for p in picked if p[0] == "closed"]
+        still_open = [p for p in picked if p[0] != "closed"]
+        self.rng.shuffle(still_open)
+
+        def spread(items, seconds: float) -> list:
+            step = seconds / max(len(items), 1)
+            start = self.now - timedelta(seconds=seconds)
+            return [
+                (status, agent, start + timedelta(seconds=(index + self.rng.random()) * step))
+                for index, (status, agent) in enumerate(items)
+            ]
+
+        return spread(closed, DAYS * 86400) + spread(still_open, 6 * 3600)
+
     def session_and_message_rows(self, messages_out: list[str]) -> Iterator[str]:
         """Yield session rows; append each session's message rows to `messages_out`."""
         rng = self.rng
-        span = DAYS * 86400
-        for _ in range(self.sessions):
+        for status, agent, created in self._schedule():
             session_id = _uid(rng)
             user_id = self.user_ids[rng.randrange(self.users)]
-            status, agent = self._pick_status()
             self.counts[status] += 1
-            created = self.now - timedelta(seconds=rng.random() * span)
-            if status != "closed":
-                # open sessions are recent
-                created = self.now - timedelta(seconds=rng.random() * 6 * 3600)
             priority = PRIORITIES[rng.randrange(len(PRIORITIES))]
             moment = created
             waiting_since = None
@@ -251,6 +265,8 @@ class Seeder:
         cur.execute("SET session_replication_role = DEFAULT")
         conn.commit()
         loaded = time.perf_counter() - started
+        # Block ranges filled by COPY are summarized by autovacuum later; do it now.
+        cur.execute("SELECT brin_summarize_new_values('ix_messages_timestamp_brin')")
         cur.execute("ANALYZE")
         conn.commit()
         conn.close()
@@ -268,15 +284,23 @@ def _take(rows: Iterator[str], count: int) -> Iterator[str]:
 
 
 def rebuild_and_check(database_url: str) -> dict[str, int]:
-    """Rebuild the trigger-kept counters, then verify them against the raw rows."""
+    """Rebuild the trigger-kept counters and the daily rollups, then verify them against the
+    raw rows (every counter; the rollups of the oldest, a middle and the latest finished day)."""
     from supportapp import create_app
     from supportapp.config import Config
-    from supportapp.services import counters
+    from supportapp.services import counters, rollups
 
     app = create_app(Config({**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}))
     with app.app_context():
         counters.rebuild_counters()
-        return counters.check_counters()
+        mismatches = counters.check_counters()
+        today = rollups.utc_today()
+        days = [today - timedelta(days=n) for n in range(DAYS + 1, 0, -1)]
+        for day in tqdm(days, unit="days", desc="daily rollups"):
+            rollups.rollup_day(day)
+        sample = (days[0], days[len(days) // 2], days[-1])
+        mismatches["daily_rollups"] = sum(rollups.check_day(day) for day in sample)
+        return mismatches
 
 
 def main(argv: list[str] | None = None) -> int:

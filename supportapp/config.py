@@ -191,6 +191,12 @@ SETTINGS: tuple[Setting, ...] = (
         "AUTO_CLOSE_AFTER_HOURS", "24", "close sessions idle this long (0 = off)", _non_negative_int
     ),
     Setting(
+        "METRICS_EXACT_UP_TO",
+        "20000",
+        "time values up to which medians/p90s are exact; above, from histograms (±1 %)",
+        _non_negative_int,
+    ),
+    Setting(
         "ROLLUP_INTERVAL_SECONDS", "300", "period of the daily stats rollup task", _positive_int
     ),
     Setting(

@@ -12,7 +12,7 @@ from supportapp.models.chat import (
 )
 from supportapp.models.push import PushSubscription
 from supportapp.models.rating import SessionRating
-from supportapp.models.rollup import OVERALL, DailyRollup, RollupDirtyDay
+from supportapp.models.rollup import OVERALL, DailyHistogram, DailyRollup, RollupDirtyDay
 from supportapp.models.stats import ResponseStatsHourly, SessionStatsHourly
 from supportapp.models.template import ResponseTemplate
 from supportapp.models.user import ADMIN_ROLES, SUPPORT_ROLES, Role, User
@@ -25,6 +25,7 @@ __all__ = [
     "AuditLog",
     "ChatMessage",
     "ChatSession",
+    "DailyHistogram",
     "DailyRollup",
     "Priority",
     "PushSubscription",

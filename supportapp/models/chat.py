@@ -125,6 +125,14 @@ class ChatMessage(db.Model):
     __tablename__ = "chat_messages"
     __table_args__ = (
         Index("ix_messages_session_timestamp", "session_id", "timestamp", "id"),
+        # Time-ordered inserts make a BRIN index nearly free to keep; it lets the metrics
+        # reader fetch the recent support replies without scanning the table.
+        Index(
+            "ix_messages_timestamp_brin",
+            "timestamp",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
         Index(
             "ix_messages_agent_timestamp",
             "agent_id",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Float, Index, Integer
+from sqlalchemy import BigInteger, Date, DateTime, Float, Index, Integer, SmallInteger
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,7 +43,8 @@ class DailyRollup(db.Model):
     # First replies of an assignment episode (chat_messages.first_response_seconds).
     first_responses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     first_response_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0)
-    # Closed sessions that had an agent: created → closed.
+    # Closed sessions: created → closed (per agent: the agent the session had when closed;
+    # OVERALL: every closed session, unassigned ones included).
     resolutions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     resolution_seconds: Mapped[float] = mapped_column(Float, nullable=False, default=0)
     # Support messages written.
@@ -53,6 +54,22 @@ class DailyRollup(db.Model):
     # Ratings of 4 or 5.
     ratings_positive: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     computed_at: Mapped[datetime] = created_at_column()
+
+
+class DailyHistogram(db.Model):
+    """How many first-response, response and resolution times of the sessions created on `day`
+    fall in each log-scale bucket (services/histograms.py), per agent and OVERALL — what the
+    medians and 90th percentiles of large ranges are read from. Written with the day's
+    DailyRollup rows, in the same transaction."""
+
+    __tablename__ = "stats_daily_histograms"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # services.histograms.Figure
+    figure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class RollupDirtyDay(db.Model):

@@ -2,44 +2,44 @@
 (`advanced` in GET /api/chat/stats). Definitions: docs/metrics.md.
 
 One range rule for every figure, as in the dashboard stats: only sessions *created* in
-[from, to) count, together with their messages and ratings. Each figure is one set-based query
-grouped by agent (never a query per agent); medians and 90th percentiles are PostgreSQL's
-`percentile_cont` (linear interpolation) over the raw values.
+[from, to) count, together with their messages and ratings.
+
+Where the numbers come from (services/rollups.py): counts, sums, averages and ratings from the
+daily rollups of the whole UTC days inside the range plus raw rows for the rest (the partial
+days at the edges, today, days not rolled up yet); so their cost follows the number of days,
+not of sessions. Medians and 90th percentiles are exact (PostgreSQL's `percentile_cont` over
+the raw values) while the range holds at most METRICS_EXACT_UP_TO time values; above that they
+are read from the daily log-scale histograms (services/histograms.py, within ±1 %).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    case,
-    extract,
-    func,
-    literal,
-    select,
-    true,
-    union_all,
-)
+from flask import current_app
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, extract, func, select, true
 
 from supportapp.auth.actor import Actor
 from supportapp.errors import Forbidden
 from supportapp.extensions import db
 from supportapp.models import (
+    OVERALL,
     ChatMessage,
     ChatSession,
     Priority,
     Sender,
-    SessionRating,
     SessionStatsHourly,
     SessionStatus,
     SupportAgent,
 )
+from supportapp.services import rollups
 from supportapp.services.agents import get_agent
-from supportapp.services.stats import Range, split_into_buckets
+from supportapp.services.histograms import Figure, Histograms, percentile
+from supportapp.services.rollups import Totals
+from supportapp.services.stats import Range, created_counts
 
 TIME_FIGURES = ("firstResponseTime", "responseTime", "resolutionTime")
 COUNT_FIGURES = ("chatsHandled", "activeChats", "closedChats", "messagesSent")
@@ -53,7 +53,14 @@ SORT_KEYS = (
     *(f"{figure}.{statistic}" for figure in TIME_FIGURES for statistic in STATISTICS),
     "name",
 )
-SATISFIED_SCORE = 4
+# The figure of each time, and its count and seconds columns in rollups.Totals.
+TIMES = {
+    "firstResponseTime": (Figure.FIRST_RESPONSE, "first_responses", "first_response_seconds"),
+    "responseTime": (Figure.RESPONSE, "responses", "response_seconds"),
+    "resolutionTime": (Figure.RESOLUTION, "resolutions", "resolution_seconds"),
+}
+# (median, p90) of each figure, by agent id (or OVERALL).
+Percentiles = dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]]
 
 
 # --- shared pieces -----------------------------------------------------------------------------
@@ -73,13 +80,39 @@ def _bounded(window: Range) -> bool:
     return window.start is not None or window.end is not None
 
 
-def _distribution(value: ColumnElement, prefix: str) -> list[ColumnElement]:
-    """average, median and p90 of `value` (NULLs ignored), labelled `<prefix>_<statistic>`."""
-    return [
-        func.avg(value).label(f"{prefix}_average"),
-        func.percentile_cont(0.5).within_group(value).label(f"{prefix}_median"),
-        func.percentile_cont(0.9).within_group(value).label(f"{prefix}_p90"),
-    ]
+def _time_values(totals: Totals | None) -> int:
+    if totals is None:
+        return 0
+    return sum(getattr(totals, count) for _, count, _ in TIMES.values())
+
+
+def _exact_limit() -> int:
+    return current_app.config["METRICS_EXACT_UP_TO"]
+
+
+def _minutes(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 60, 1)
+
+
+def _figures_from(totals: Totals, percentiles: dict[Figure, tuple]) -> dict[str, Any]:
+    """The three time figures and the rating figures of one agent (or the team)."""
+    found: dict[str, Any] = {}
+    for name, (figure, count, seconds) in TIMES.items():
+        n = getattr(totals, count)
+        median, p90 = percentiles.get(figure, (None, None))
+        found[name] = {
+            "average": _minutes(getattr(totals, seconds) / n) if n else None,
+            "median": _minutes(median),
+            "p90": _minutes(p90),
+        }
+    ratings = totals.ratings
+    found["averageRating"] = round(totals.rating_sum / ratings, 2) if ratings else None
+    found["ratingsCount"] = ratings
+    found["csat"] = round(100 * totals.ratings_positive / ratings, 1) if ratings else None
+    return found
+
+
+# --- percentiles -------------------------------------------------------------------------------
 
 
 def _resolution_seconds() -> ColumnElement:
@@ -92,105 +125,106 @@ def _resolution_seconds() -> ColumnElement:
     )
 
 
-def _minutes(seconds: Any) -> float | None:
-    return None if seconds is None else round(float(seconds) / 60, 1)
+def _median_p90(value: ColumnElement, figure: Figure) -> list[ColumnElement]:
+    return [
+        func.percentile_cont(0.5).within_group(value).label(f"median_{figure.value}"),
+        func.percentile_cont(0.9).within_group(value).label(f"p90_{figure.value}"),
+    ]
 
 
-def _time_figure(row: Any, prefix: str) -> dict[str, float | None]:
-    return {statistic: _minutes(getattr(row, f"{prefix}_{statistic}")) for statistic in STATISTICS}
+def _exact_percentiles(window: Range, agent_id: uuid.UUID | None) -> Percentiles:
+    """Exact medians and p90s from raw rows: of one agent (`agent_id`), of every agent (None),
+    or of the whole team (OVERALL). Two grouped statements, never one per agent."""
+    team = agent_id == OVERALL
+    sessions = select(*_median_p90(_resolution_seconds(), Figure.RESOLUTION)).where(
+        ChatSession.status == SessionStatus.CLOSED, created_in(window)
+    )
+    messages = select(
+        *_median_p90(ChatMessage.first_response_seconds, Figure.FIRST_RESPONSE),
+        *_median_p90(ChatMessage.response_seconds, Figure.RESPONSE),
+    ).where(
+        ChatMessage.sender == Sender.SUPPORT,
+        ChatMessage.first_response_seconds.is_not(None) | ChatMessage.response_seconds.is_not(None),
+    )
+    if _bounded(window):
+        messages = messages.join(ChatSession, ChatSession.id == ChatMessage.session_id).where(
+            created_in(window)
+        )
+    if not team:
+        sessions = sessions.add_columns(ChatSession.support_agent_id.label("agent_id"))
+        sessions = sessions.where(ChatSession.support_agent_id.is_not(None)).group_by(
+            ChatSession.support_agent_id
+        )
+        messages = messages.add_columns(ChatMessage.agent_id.label("agent_id"))
+        messages = messages.where(ChatMessage.agent_id.is_not(None)).group_by(ChatMessage.agent_id)
+        if agent_id is not None:
+            sessions = sessions.where(ChatSession.support_agent_id == agent_id)
+            messages = messages.where(ChatMessage.agent_id == agent_id)
+    found: Percentiles = {}
+    for query, figures in (
+        (sessions, (Figure.RESOLUTION,)),
+        (messages, (Figure.FIRST_RESPONSE, Figure.RESPONSE)),
+    ):
+        for row in db.session.execute(query):
+            key = OVERALL if team else row.agent_id
+            for figure in figures:
+                found.setdefault(key, {})[figure] = (
+                    getattr(row, f"median_{figure.value}"),
+                    getattr(row, f"p90_{figure.value}"),
+                )
+    return found
 
 
-def _rating_figures(count: Any, average: Any, satisfied: Any) -> dict[str, Any]:
-    count = int(count or 0)
+def _histogram_percentiles(histograms: Histograms, keys: list[uuid.UUID]) -> Percentiles:
     return {
-        "averageRating": round(float(average), 2) if count else None,
-        "ratingsCount": count,
-        "csat": round(100 * int(satisfied or 0) / count, 1) if count else None,
+        key: {
+            figure: (
+                percentile(histograms.of(key, figure), 0.5),
+                percentile(histograms.of(key, figure), 0.9),
+            )
+            for figure in Figure
+        }
+        for key in keys
     }
 
 
-def _session_figures(window: Range, agent_id: uuid.UUID | None) -> Select:
-    """Per agent: sessions currently assigned to them (active or closed), and resolution."""
-    query = select(
-        ChatSession.support_agent_id.label("agent_id"),
-        func.count().label("chats_handled"),
-        func.count().filter(ChatSession.status == SessionStatus.ACTIVE).label("active_chats"),
-        func.count().filter(ChatSession.status == SessionStatus.CLOSED).label("closed_chats"),
-        *_distribution(_resolution_seconds(), "resolution"),
-    ).where(ChatSession.support_agent_id.is_not(None), created_in(window))
-    if agent_id is not None:
-        query = query.where(ChatSession.support_agent_id == agent_id)
-    return query.group_by(ChatSession.support_agent_id)
-
-
-def _message_figures(window: Range, agent_id: uuid.UUID | None) -> Select:
-    """Per sending agent: messages sent, first responses and responses."""
-    query = select(
-        ChatMessage.agent_id.label("agent_id"),
-        func.count().label("messages_sent"),
-        *_distribution(ChatMessage.first_response_seconds, "first_response"),
-        *_distribution(ChatMessage.response_seconds, "response"),
-    ).where(ChatMessage.agent_id.is_not(None), ChatMessage.sender == Sender.SUPPORT)
-    if _bounded(window):
-        query = query.join(ChatSession, ChatSession.id == ChatMessage.session_id).where(
-            created_in(window)
-        )
-    if agent_id is not None:
-        query = query.where(ChatMessage.agent_id == agent_id)
-    return query.group_by(ChatMessage.agent_id)
-
-
-def _rating_query(window: Range, *columns: ColumnElement) -> Select:
-    query = select(
-        *columns,
-        func.count().label("ratings_count"),
-        func.avg(SessionRating.score).label("average_rating"),
-        func.count().filter(SessionRating.score >= SATISFIED_SCORE).label("satisfied"),
-    )
-    if _bounded(window):
-        query = query.join(ChatSession, ChatSession.id == SessionRating.session_id).where(
-            created_in(window)
-        )
-    return query
-
-
-def _rating_figures_by_agent(window: Range, agent_id: uuid.UUID | None) -> Select:
-    query = _rating_query(window, SessionRating.agent_id.label("agent_id")).where(
-        SessionRating.agent_id.is_not(None)
-    )
-    if agent_id is not None:
-        query = query.where(SessionRating.agent_id == agent_id)
-    return query.group_by(SessionRating.agent_id)
+def _percentiles(
+    window: Range,
+    plan: rollups.WindowPlan,
+    totals: rollups.RangeTotals,
+    agent_id: uuid.UUID | None,
+    keys: list[uuid.UUID],
+) -> Percentiles:
+    """Exact while the values involved are few (METRICS_EXACT_UP_TO), histograms above."""
+    if agent_id == OVERALL:
+        values = _time_values(totals.overall)
+    else:
+        values = sum(_time_values(totals.agents.get(key)) for key in keys)
+    if values <= _exact_limit():
+        return _exact_percentiles(window, agent_id)
+    return _histogram_percentiles(rollups.plan_histograms(plan, agent_id), keys)
 
 
 # --- per agent ---------------------------------------------------------------------------------
 
 
 def agent_metrics(window: Range, agent_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
-    """Every agent's figures (or one agent's), in a single statement: the agents left-joined
-    to three aggregates grouped by agent (sessions, messages, ratings). Agents with nothing in
-    the range get zero counts and null times/ratings."""
-    sessions = _session_figures(window, agent_id).subquery("session_figures")
-    messages = _message_figures(window, agent_id).subquery("message_figures")
-    ratings = _rating_figures_by_agent(window, agent_id).subquery("rating_figures")
-    query = (
-        select(
-            SupportAgent.id,
-            SupportAgent.name,
-            SupportAgent.email,
-            SupportAgent.is_active,
-            *_figures_of(sessions),
-            *_figures_of(messages),
-            *_figures_of(ratings),
-        )
-        .outerjoin(sessions, sessions.c.agent_id == SupportAgent.id)
-        .outerjoin(messages, messages.c.agent_id == SupportAgent.id)
-        .outerjoin(ratings, ratings.c.agent_id == SupportAgent.id)
-        .order_by(SupportAgent.name, SupportAgent.id)
-    )
+    """Every agent's figures (or one agent's), in name order. Agents with nothing in the range
+    get zero counts and null times/ratings."""
+    agents = select(
+        SupportAgent.id, SupportAgent.name, SupportAgent.email, SupportAgent.is_active
+    ).order_by(SupportAgent.name, SupportAgent.id)
     if agent_id is not None:
-        query = query.where(SupportAgent.id == agent_id)
-    return [_agent_row(row) for row in db.session.execute(query)]
+        agents = agents.where(SupportAgent.id == agent_id)
+    found = db.session.execute(agents).all()
+    plan = rollups.plan_window(window.start, window.end)
+    totals = rollups.plan_totals(plan, agent_id)
+    keys = [agent.id for agent in found]
+    percentiles = _percentiles(window, plan, totals, agent_id, keys)
+    return [
+        _agent_row(agent, totals.agents.get(agent.id, Totals()), percentiles.get(agent.id, {}))
+        for agent in found
+    ]
 
 
 def metrics_for_agent(actor: Actor, agent_id: uuid.UUID, window: Range) -> dict[str, Any]:
@@ -202,24 +236,18 @@ def metrics_for_agent(actor: Actor, agent_id: uuid.UUID, window: Range) -> dict[
     return agent_metrics(window, agent.id)[0]
 
 
-def _figures_of(subquery) -> list[ColumnElement]:
-    return [column for column in subquery.c if column.name != "agent_id"]
-
-
-def _agent_row(row: Any) -> dict[str, Any]:
+def _agent_row(agent: Any, totals: Totals, percentiles: dict[Figure, tuple]) -> dict[str, Any]:
+    # Sessions with an agent are active or closed (a requeued one loses its agent).
     return {
-        "agentId": str(row.id),
-        "name": row.name,
-        "email": row.email,
-        "isActive": row.is_active,
-        "chatsHandled": int(row.chats_handled or 0),
-        "activeChats": int(row.active_chats or 0),
-        "closedChats": int(row.closed_chats or 0),
-        "messagesSent": int(row.messages_sent or 0),
-        "firstResponseTime": _time_figure(row, "first_response"),
-        "responseTime": _time_figure(row, "response"),
-        "resolutionTime": _time_figure(row, "resolution"),
-        **_rating_figures(row.ratings_count, row.average_rating, row.satisfied),
+        "agentId": str(agent.id),
+        "name": agent.name,
+        "email": agent.email,
+        "isActive": agent.is_active,
+        "chatsHandled": totals.sessions_created,
+        "activeChats": totals.sessions_created - totals.sessions_closed,
+        "closedChats": totals.sessions_closed,
+        "messagesSent": totals.messages_sent,
+        **_figures_from(totals, percentiles),
     }
 
 
@@ -251,71 +279,53 @@ def sort_metrics(
 def team_metrics(window: Range, *, timezone: str) -> dict[str, Any]:
     """`advanced` of GET /api/chat/stats: the same definitions as the per-agent figures over
     every session created in the range, whoever handled it."""
-    times = db.session.execute(_team_response_times(window)).one()
-    resolution = db.session.execute(
-        select(*_distribution(_resolution_seconds(), "resolution")).where(
-            ChatSession.status == SessionStatus.CLOSED, created_in(window)
-        )
-    ).one()
-    ratings = db.session.execute(_rating_query(window)).one()
+    plan = rollups.plan_window(window.start, window.end)
+    totals = rollups.plan_totals(plan, OVERALL)
+    percentiles = _percentiles(window, plan, totals, OVERALL, [OVERALL])
     return {
-        "firstResponseTime": _time_figure(times, "first_response"),
-        "responseTime": _time_figure(times, "response"),
-        "resolutionTime": _time_figure(resolution, "resolution"),
-        **_rating_figures(ratings.ratings_count, ratings.average_rating, ratings.satisfied),
+        **_figures_from(totals.overall, percentiles.get(OVERALL, {})),
         "byPriority": sessions_by_priority(window),
         "busiestHours": busiest_hours(window, timezone),
     }
 
 
-def _team_response_times(window: Range) -> Select:
-    query = select(
-        *_distribution(ChatMessage.first_response_seconds, "first_response"),
-        *_distribution(ChatMessage.response_seconds, "response"),
-    ).where(
-        ChatMessage.sender == Sender.SUPPORT,
-        (ChatMessage.first_response_seconds.is_not(None))
-        | (ChatMessage.response_seconds.is_not(None)),
-    )
-    if _bounded(window):
-        query = query.join(ChatSession, ChatSession.id == ChatMessage.session_id).where(
-            created_in(window)
-        )
-    return query
-
-
 def sessions_by_priority(window: Range) -> dict[str, int]:
     """Sessions created in the range by their current priority, from the hourly counters (raw
     rows only for the partial hours at the edges, as the dashboard stats do)."""
-    counts = {priority.value: 0 for priority in (Priority.LOW, Priority.MEDIUM, Priority.HIGH)}
-    if window.empty:
-        return counts
-    bucket_lo, bucket_hi, edge = split_into_buckets(window)
-    parts = [select(ChatSession.priority.label("priority"), literal(1).label("n")).where(edge)]
-    if bucket_lo is not None:
-        buckets = select(
-            SessionStatsHourly.priority.label("priority"), SessionStatsHourly.sessions.label("n")
-        ).where(SessionStatsHourly.bucket >= bucket_lo)
-        if bucket_hi is not None:
-            buckets = buckets.where(SessionStatsHourly.bucket < bucket_hi)
-        parts.append(buckets)
-    rows = union_all(*parts).subquery()
-    for priority, total in db.session.execute(
-        select(rows.c.priority, func.sum(rows.c.n)).group_by(rows.c.priority)
-    ):
-        counts[Priority(priority).value] = int(total)
-    return counts
+    found = created_counts(window, SessionStatsHourly.priority, ChatSession.priority)
+    return {
+        priority.value: found.get(priority, found.get(priority.value, 0))
+        for priority in (Priority.LOW, Priority.MEDIUM, Priority.HIGH)
+    }
 
 
 def busiest_hours(window: Range, timezone: str) -> list[dict[str, int]]:
     """Sessions created in the range by hour of the day (0–23) in `timezone`, busiest first
-    (ties: earlier hour first); hours without sessions are left out."""
-    if window.empty:
-        return []
-    hour = extract("hour", func.timezone(timezone, ChatSession.created_at)).label("hour")
-    sessions = func.count().label("sessions")
-    rows = db.session.execute(
-        select(hour, sessions).where(created_in(window)).group_by(hour).order_by(sessions.desc())
+    (ties: earlier hour first); hours without sessions are left out. Read from the hourly
+    counters when every UTC hour is one local hour (whole-hour offsets); zones with
+    half-hour offsets are counted from raw rows."""
+
+    def local_hour(column: ColumnElement) -> ColumnElement:
+        return cast(extract("hour", func.timezone(timezone, column)), Integer)
+
+    if _whole_hour_offsets(timezone):
+        found = created_counts(
+            window, local_hour(SessionStatsHourly.bucket), local_hour(ChatSession.created_at)
+        )
+    else:
+        hour = local_hour(ChatSession.created_at)
+        query = select(hour, func.count()).where(created_in(window)).group_by(hour)
+        found = {} if window.empty else dict(db.session.execute(query).all())
+    hours = [{"hour": int(hour), "sessions": int(n)} for hour, n in found.items()]
+    return sorted(hours, key=lambda item: (-item["sessions"], item["hour"]))
+
+
+def _whole_hour_offsets(timezone: str) -> bool:
+    """Whether `timezone`'s UTC offsets (sampled over this year and the last) are whole hours."""
+    zone = ZoneInfo(timezone)
+    year = datetime.now(UTC).year
+    return all(
+        datetime(y, month, 1, tzinfo=zone).utcoffset().total_seconds() % 3600 == 0
+        for y in (year - 1, year)
+        for month in range(1, 13)
     )
-    found = [{"hour": int(row.hour), "sessions": int(row.sessions)} for row in rows]
-    return sorted(found, key=lambda item: (-item["sessions"], item["hour"]))

@@ -26,84 +26,25 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, select, text
 
 from supportapp.extensions import db
-from supportapp.models import OVERALL, DailyRollup, RollupDirtyDay
+from supportapp.models import OVERALL, DailyHistogram, DailyRollup, RollupDirtyDay
+from supportapp.services.histograms import Histograms
+from supportapp.services.rollup_sql import (
+    AGENT_AGGREGATE_SQL,
+    AGENT_HISTOGRAM_SQL,
+    AGGREGATE_SQL,
+    COLUMNS,
+    HISTOGRAM_SQL,
+    OVERALL_HISTOGRAM_SQL,
+)
 from supportapp.services.unit_of_work import unit_of_work
 
 # Advisory-lock namespace ("Roll") of rollup_day: two runs of the same day take turns.
 ROLLUP_LOCK_CLASS = 0x526F6C6C
 # Dirty days one periodic run recomputes at most (each is its own short transaction).
 MAX_DIRTY_DAYS_PER_RUN = 100
-
-INT_COLUMNS = (
-    "sessions_created",
-    "sessions_closed",
-    "responses",
-    "first_responses",
-    "resolutions",
-    "messages_sent",
-    "ratings",
-    "rating_sum",
-    "ratings_positive",
-)
-FLOAT_COLUMNS = ("response_seconds", "first_response_seconds", "resolution_seconds")
-COLUMNS = INT_COLUMNS + FLOAT_COLUMNS
-
-# The figures of the sessions created in [:lo, :hi), one row per agent and one OVERALL row
-# (always present). Three grouped passes — sessions, support messages, ratings — each with
-# GROUPING SETS ((agent), ()) so the per-agent rows and the overall row come from one scan;
-# GROUPING() tells the overall row from the group of rows without an agent.
-AGGREGATE_SQL = """
-WITH s AS (
-    SELECT id, support_agent_id, status, created_at, closed_at
-      FROM chat_sessions
-     WHERE created_at >= :lo AND created_at < :hi
-),
-parts AS (
-    SELECT CASE WHEN GROUPING(s.support_agent_id) = 1 THEN CAST(:overall AS uuid)
-                ELSE s.support_agent_id END AS agent_id,
-           count(*) AS sessions_created,
-           count(*) FILTER (WHERE s.status = 'closed') AS sessions_closed,
-           0::bigint AS responses, 0::float8 AS response_seconds,
-           0::bigint AS first_responses, 0::float8 AS first_response_seconds,
-           count(*) FILTER (WHERE s.status = 'closed' AND s.support_agent_id IS NOT NULL
-                              AND s.closed_at IS NOT NULL) AS resolutions,
-           coalesce(sum(extract(epoch FROM s.closed_at - s.created_at)::float8)
-                    FILTER (WHERE s.status = 'closed' AND s.support_agent_id IS NOT NULL
-                              AND s.closed_at IS NOT NULL), 0) AS resolution_seconds,
-           0::bigint AS messages_sent,
-           0::bigint AS ratings, 0::bigint AS rating_sum, 0::bigint AS ratings_positive
-      FROM s
-     GROUP BY GROUPING SETS ((s.support_agent_id), ())
-    UNION ALL
-    SELECT CASE WHEN GROUPING(m.agent_id) = 1 THEN CAST(:overall AS uuid) ELSE m.agent_id END,
-           0, 0,
-           count(m.response_seconds), coalesce(sum(m.response_seconds), 0),
-           count(m.first_response_seconds), coalesce(sum(m.first_response_seconds), 0),
-           0, 0,
-           count(*),
-           0, 0, 0
-      FROM chat_messages m JOIN s ON s.id = m.session_id
-     WHERE m.sender = 'support'
-     GROUP BY GROUPING SETS ((m.agent_id), ())
-    UNION ALL
-    SELECT CASE WHEN GROUPING(r.agent_id) = 1 THEN CAST(:overall AS uuid) ELSE r.agent_id END,
-           0, 0, 0, 0, 0, 0, 0, 0, 0,
-           count(*), coalesce(sum(r.score), 0), count(*) FILTER (WHERE r.score >= 4)
-      FROM session_ratings r JOIN s ON s.id = r.session_id
-     GROUP BY GROUPING SETS ((r.agent_id), ())
-    UNION ALL
-    SELECT CAST(:overall AS uuid), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-)
-SELECT agent_id, {sums}
-  FROM parts
- WHERE agent_id IS NOT NULL
- GROUP BY agent_id
-""".format(
-    sums=", ".join(
-        f"sum({c})::bigint AS {c}" if c in INT_COLUMNS else f"sum({c})::float8 AS {c}"
-        for c in COLUMNS
-    )
-)
+# Stand-ins for an unbounded side of a window.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -198,20 +139,56 @@ def rollup_day(day: date) -> int:
         # in the snapshot below or recomputed on the next run); one committed before is in it.
         s.execute(delete(RollupDirtyDay).where(RollupDirtyDay.day == day))
         s.execute(delete(DailyRollup).where(DailyRollup.day == day))
+        s.execute(delete(DailyHistogram).where(DailyHistogram.day == day))
+        bounds = {"day": day, "lo": lo, "hi": hi, "overall": str(OVERALL)}
         result = s.execute(
             text(
                 f"INSERT INTO stats_daily_rollups (day, agent_id, {columns}, computed_at) "
                 f"SELECT :day, agent_id, {columns}, now() FROM ({AGGREGATE_SQL}) AS a"
             ),
-            {"day": day, "lo": lo, "hi": hi, "overall": str(OVERALL)},
+            bounds,
         )
         written = result.rowcount
+        s.execute(
+            text(
+                "INSERT INTO stats_daily_histograms (day, agent_id, figure, bucket, count) "
+                f"SELECT :day, agent_id, figure, bucket, n FROM ({HISTOGRAM_SQL}) AS h"
+            ),
+            bounds,
+        )
     return written
 
 
-def dirty_days(limit: int | None = None) -> list[date]:
-    """Days marked dirty, most recent first."""
+def check_day(day: date) -> int:
+    """Rows of `day` (rollup rows and histogram buckets) whose stored value differs from a fresh
+    computation from raw rows; 0 means consistent."""
+    lo, hi = day_bounds(day, day)
+    bounds = {"day": day, "lo": lo, "hi": hi, "overall": str(OVERALL)}
+    differs = " OR ".join(f"abs(coalesce(a.{c}, 0) - coalesce(r.{c}, 0)) > 0.001" for c in COLUMNS)
+    rollup_rows = db.session.scalar(
+        text(
+            f"SELECT count(*) FROM ({AGGREGATE_SQL}) a FULL JOIN"
+            " (SELECT * FROM stats_daily_rollups WHERE day = :day) r USING (agent_id)"
+            f" WHERE {differs}"
+        ),
+        bounds,
+    )
+    histogram_rows = db.session.scalar(
+        text(
+            f"SELECT count(*) FROM ({HISTOGRAM_SQL}) h FULL JOIN"
+            " (SELECT * FROM stats_daily_histograms WHERE day = :day) s"
+            " USING (agent_id, figure, bucket) WHERE h.n IS DISTINCT FROM s.count"
+        ),
+        bounds,
+    )
+    return int(rollup_rows) + int(histogram_rows)
+
+
+def dirty_days(limit: int | None = None, *, before: date | None = None) -> list[date]:
+    """Days marked dirty (before `before`, when given), most recent first."""
     query = select(RollupDirtyDay.day).distinct().order_by(RollupDirtyDay.day.desc())
+    if before is not None:
+        query = query.where(RollupDirtyDay.day < before)
     return list(db.session.scalars(query.limit(limit)))
 
 
@@ -221,7 +198,8 @@ def rollup_recent(days: int, *, today: date | None = None) -> list[date]:
     migration 0003 — drains over the next runs). Returns the days recomputed, oldest first."""
     today = today or utc_today()
     wanted = {today - timedelta(days=n) for n in range(1, days + 1)}
-    wanted.update(d for d in dirty_days(MAX_DIRTY_DAYS_PER_RUN) if d <= today)
+    # Today's marks (its last minutes mark too) wait until the day is over.
+    wanted.update(dirty_days(MAX_DIRTY_DAYS_PER_RUN, before=today))
     db.session.commit()  # end the read transaction before the per-day ones
     done = []
     for day in sorted(wanted):
@@ -233,62 +211,121 @@ def rollup_recent(days: int, *, today: date | None = None) -> list[date]:
 # --- reading ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WindowPlan:
+    """How to read a creation-time window: the whole UTC days that have clean rollups, and the
+    stretches in between (partial days at the edges, today, days not rolled up or marked
+    dirty) that are read from raw rows."""
+
+    rolled_days: list[date]
+    raw_ranges: list[tuple[datetime, datetime]]
+
+
+def plan_window(
+    start: datetime | None, end: datetime | None, *, today: date | None = None
+) -> WindowPlan:
+    """Split [start, end) (None = unbounded) into rolled-up days and raw stretches."""
+    today = today or utc_today()
+    start = start or EARLIEST
+    end = end or LATEST
+    if start >= end:
+        return WindowPlan([], [])
+    first_day = _ceil_day(start)
+    # The last day that ends by `end`; rollups only exist for days before today.
+    last_day = min(end.astimezone(UTC).date(), today) - timedelta(days=1)
+    rolled: list[date] = []
+    if first_day <= last_day:
+        rolled = list(
+            db.session.scalars(
+                text(
+                    """
+                    SELECT o.day FROM stats_daily_rollups o
+                     WHERE o.agent_id = CAST(:overall AS uuid)
+                       AND o.day BETWEEN :first AND :last AND o.day < :today
+                       AND NOT EXISTS
+                           (SELECT 1 FROM stats_rollup_dirty_days d WHERE d.day = o.day)
+                     ORDER BY o.day
+                    """
+                ),
+                {"overall": str(OVERALL), "first": first_day, "last": last_day, "today": today},
+            )
+        )
+    raw: list[tuple[datetime, datetime]] = []
+    cursor = start
+    for day in rolled:
+        lo, hi = day_bounds(day, day)
+        if cursor < lo:
+            raw.append((cursor, lo))
+        cursor = hi
+    if cursor < end:
+        raw.append((cursor, end))
+    return WindowPlan(rolled, raw)
+
+
+def _ceil_day(moment: datetime) -> date:
+    """The first UTC day that starts at or after `moment`."""
+    moment = moment.astimezone(UTC)
+    midnight = datetime.combine(moment.date(), time.min, tzinfo=UTC)
+    return moment.date() if moment == midnight else moment.date() + timedelta(days=1)
+
+
+def plan_totals(plan: WindowPlan, agent_id: uuid.UUID | None = None) -> RangeTotals:
+    """Sums over a planned window: of every agent and OVERALL (None), of the team only
+    (OVERALL: the other rows may be partial), or of one agent (then only that agent's row)."""
+    totals = RangeTotals()
+    if plan.rolled_days:
+        sums = ", ".join(f"sum({c}) AS {c}" for c in COLUMNS)
+        only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
+        for row in db.session.execute(
+            text(
+                f"SELECT agent_id, {sums} FROM stats_daily_rollups"
+                f" WHERE day = ANY(:days) {only} GROUP BY agent_id"
+            ),
+            {"days": plan.rolled_days, "agent": str(agent_id)},
+        ):
+            totals.add(row)
+    for row in _raw(plan, AGGREGATE_SQL, AGENT_AGGREGATE_SQL, agent_id):
+        totals.add(row)
+    return totals
+
+
+def plan_histograms(plan: WindowPlan, agent_id: uuid.UUID | None = None) -> Histograms:
+    """Bucket counts over a planned window: OVERALL only (`agent_id` = OVERALL), one agent,
+    or every agent and OVERALL (None)."""
+    histograms = Histograms()
+    if plan.rolled_days:
+        only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
+        for row in db.session.execute(
+            text(
+                "SELECT agent_id, figure, bucket, sum(count) AS n FROM stats_daily_histograms"
+                f" WHERE day = ANY(:days) {only} GROUP BY agent_id, figure, bucket"
+            ),
+            {"days": plan.rolled_days, "agent": str(agent_id)},
+        ):
+            histograms.add(row.agent_id, row.figure, row.bucket, row.n)
+    team_sql = OVERALL_HISTOGRAM_SQL if agent_id == OVERALL else HISTOGRAM_SQL
+    for row in _raw(plan, team_sql, AGENT_HISTOGRAM_SQL, agent_id):
+        if agent_id is None or row.agent_id == agent_id:
+            histograms.add(row.agent_id, row.figure, row.bucket, row.n)
+    return histograms
+
+
+def _raw(plan: WindowPlan, team_sql: str, agent_sql: str, agent_id: uuid.UUID | None):
+    """Rows of `team_sql` (or of `agent_sql` for one agent) over the raw stretches of a plan."""
+    one_agent = agent_id is not None and agent_id != OVERALL
+    for lo, hi in plan.raw_ranges:
+        yield from db.session.execute(
+            text(agent_sql if one_agent else team_sql),
+            {"lo": lo, "hi": hi, "overall": str(OVERALL), "agent": str(agent_id)},
+        )
+
+
 def range_totals(first: date, last: date, *, today: date | None = None) -> RangeTotals:
     """Per-agent and overall sums for the sessions created on UTC days `first`..`last`
     (inclusive): rollups for finished days that are rolled up and not marked dirty, raw rows
     for the others (today's tail, days not rolled up yet, dirty days). Exact at any moment."""
-    today = today or utc_today()
-    totals = RangeTotals()
-    last = min(last, today)
-    oldest = db.session.scalar(text("SELECT min(created_at) FROM chat_sessions"))
-    if oldest is None:
-        return totals
-    first = max(first, oldest.astimezone(UTC).date())  # open-ended ranges: no empty days
-    if first > last:
-        return totals
-    # One statement, one snapshot: the days it sums are exactly the days it reports.
-    sums = ", ".join(f"sum(r.{c}) AS {c}" for c in COLUMNS)
-    rows = db.session.execute(
-        text(
-            f"""
-            WITH rolled AS (
-                SELECT o.day FROM stats_daily_rollups o
-                 WHERE o.agent_id = CAST(:overall AS uuid)
-                   AND o.day BETWEEN :first AND :last AND o.day < :today
-                   AND NOT EXISTS (SELECT 1 FROM stats_rollup_dirty_days d WHERE d.day = o.day)
-            )
-            SELECT r.agent_id, {sums}, (SELECT array_agg(day) FROM rolled) AS rolled_days
-              FROM stats_daily_rollups r JOIN rolled USING (day)
-             GROUP BY r.agent_id
-            """
-        ),
-        {"overall": str(OVERALL), "first": first, "last": last, "today": today},
-    ).all()
-    rolled: set[date] = set(rows[0].rolled_days) if rows else set()
-    for row in rows:
-        totals.add(row)
-    for run_first, run_last in _runs(first, last, rolled):
-        for row in _aggregate(run_first, run_last):
-            totals.add(row)
-    return totals
-
-
-def _runs(first: date, last: date, skip: set[date]) -> list[tuple[date, date]]:
-    """The contiguous stretches of `first`..`last` not in `skip`."""
-    runs: list[tuple[date, date]] = []
-    start = None
-    day = first
-    while day <= last:
-        if day in skip:
-            if start is not None:
-                runs.append((start, day - timedelta(days=1)))
-                start = None
-        elif start is None:
-            start = day
-        day += timedelta(days=1)
-    if start is not None:
-        runs.append((start, last))
-    return runs
+    lo, hi = day_bounds(first, min(last, LATEST.date() - timedelta(days=1)))
+    return plan_totals(plan_window(lo, hi, today=today))
 
 
 def raw_totals(first: date, last: date) -> RangeTotals:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, false, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, union_all
 
 from supportapp.extensions import db
 from supportapp.models import (
@@ -72,24 +72,37 @@ def split_into_buckets(window: Range):
     return bucket_lo or datetime.min.replace(tzinfo=UTC), bucket_hi, or_(false(), *edges)
 
 
-def sessions_by_status(window: Range) -> dict[SessionStatus, int]:
-    counts = dict.fromkeys(SessionStatus, 0)
+def created_counts(window: Range, bucket_key: ColumnElement, raw_key: ColumnElement) -> dict:
+    """Sessions created in `window`, counted by a key: `bucket_key` is the key computed from a
+    `session_stats_hourly` row (for the whole hours), `raw_key` the same key computed from a
+    `chat_sessions` row (for the partial hours at the edges). Keys without sessions are left
+    out."""
     if window.empty:
-        return counts
+        return {}
     bucket_lo, bucket_hi, edge = split_into_buckets(window)
-    parts = [select(ChatSession.status.label("status"), literal(1).label("n")).where(edge)]
+    parts = [select(raw_key.label("key"), literal(1).label("n")).where(edge)]
     if bucket_lo is not None:
-        buckets = select(
-            SessionStatsHourly.status.label("status"), SessionStatsHourly.sessions.label("n")
-        ).where(SessionStatsHourly.bucket >= bucket_lo)
+        buckets = select(bucket_key.label("key"), SessionStatsHourly.sessions.label("n")).where(
+            SessionStatsHourly.bucket >= bucket_lo
+        )
         if bucket_hi is not None:
             buckets = buckets.where(SessionStatsHourly.bucket < bucket_hi)
         parts.append(buckets)
     rows = union_all(*parts).subquery()
-    for status, total in db.session.execute(
-        select(rows.c.status, func.sum(rows.c.n)).group_by(rows.c.status)
-    ):
-        counts[SessionStatus(status)] = int(total)
+    total = func.sum(rows.c.n)
+    return {
+        key: int(n)
+        for key, n in db.session.execute(
+            select(rows.c.key, total).group_by(rows.c.key).having(total > 0)
+        )
+    }
+
+
+def sessions_by_status(window: Range) -> dict[SessionStatus, int]:
+    counts = dict.fromkeys(SessionStatus, 0)
+    found = created_counts(window, SessionStatsHourly.status, ChatSession.status)
+    for status, n in found.items():
+        counts[SessionStatus(status)] = n
     return counts
 
 

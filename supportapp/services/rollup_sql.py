@@ -1,0 +1,146 @@
+"""The two aggregations behind the daily rollups and the raw tail of every metrics read: the
+figures (AGGREGATE_SQL) and the time histograms (HISTOGRAM_SQL) of the sessions created in
+[:lo, :hi).
+
+The team form (`..._SQL`) gives one row per agent plus the OVERALL (:overall) rows, from one
+scan of the range's sessions shared by its passes (GROUPING SETS ((agent), ()) — GROUPING()
+tells the overall row from the group of rows without an agent); OVERALL_HISTOGRAM_SQL gives
+only the OVERALL rows (the team's percentiles need no per-agent groups). The agent form
+(`AGENT_..._SQL`) gives only :agent's rows and reaches them through the per-agent indexes
+(sessions by agent and creation, support messages by agent and time, ratings by agent), so one
+agent's figures cost what that agent did, not what the team did.
+
+Support messages are looked up from :lo − 1 hour on (a reply cannot precede its session; the
+hour absorbs clock skew between web processes), which lets PostgreSQL read only the recent
+part of chat_messages through its BRIN index on `timestamp` instead of hashing the whole table.
+"""
+
+from __future__ import annotations
+
+from supportapp.services.histograms import BUCKET_SQL, Figure
+
+INT_COLUMNS = (
+    "sessions_created",
+    "sessions_closed",
+    "responses",
+    "first_responses",
+    "resolutions",
+    "messages_sent",
+    "ratings",
+    "rating_sum",
+    "ratings_positive",
+)
+FLOAT_COLUMNS = ("response_seconds", "first_response_seconds", "resolution_seconds")
+COLUMNS = INT_COLUMNS + FLOAT_COLUMNS
+
+SESSIONS_IN_RANGE = """
+    SELECT id, support_agent_id, status, created_at, closed_at
+      FROM chat_sessions
+     WHERE created_at >= :lo AND created_at < :hi"""
+SUPPORT_REPLIES = (
+    "m.sender = 'support' AND m.timestamp >= CAST(:lo AS timestamptz) - interval '1 hour'"
+)
+AGENT = "CAST(:agent AS uuid)"
+
+
+def _key(column: str, team: bool) -> str:
+    if not team:
+        return column
+    return f"CASE WHEN GROUPING({column}) = 1 THEN CAST(:overall AS uuid) ELSE {column} END"
+
+
+def _grouped(column: str, team: bool) -> str:
+    return f"GROUPING SETS (({column}), ())" if team else column
+
+
+def _aggregate_sql(team: bool) -> str:
+    sessions = "s" if team else f"({SESSIONS_IN_RANGE}) AS s"
+    only = (lambda column: "") if team else (lambda column: f"AND {column} = {AGENT}")
+    sums = ", ".join(
+        f"sum({c})::bigint AS {c}" if c in INT_COLUMNS else f"sum({c})::float8 AS {c}"
+        for c in COLUMNS
+    )
+    closed = "s.status = 'closed' AND s.closed_at IS NOT NULL"
+    return f"""
+{"WITH s AS (" + SESSIONS_IN_RANGE + ")," if team else "WITH"}
+parts AS (
+    SELECT {_key("s.support_agent_id", team)} AS agent_id,
+           count(*) AS sessions_created,
+           count(*) FILTER (WHERE s.status = 'closed') AS sessions_closed,
+           0::bigint AS responses, 0::float8 AS response_seconds,
+           0::bigint AS first_responses, 0::float8 AS first_response_seconds,
+           count(*) FILTER (WHERE {closed}) AS resolutions,
+           coalesce(sum(extract(epoch FROM s.closed_at - s.created_at)::float8)
+                    FILTER (WHERE {closed}), 0) AS resolution_seconds,
+           0::bigint AS messages_sent,
+           0::bigint AS ratings, 0::bigint AS rating_sum, 0::bigint AS ratings_positive
+      FROM {sessions}
+     WHERE true {only("s.support_agent_id")}
+     GROUP BY {_grouped("s.support_agent_id", team)}
+    UNION ALL
+    SELECT {_key("m.agent_id", team)},
+           0, 0,
+           count(m.response_seconds), coalesce(sum(m.response_seconds), 0),
+           count(m.first_response_seconds), coalesce(sum(m.first_response_seconds), 0),
+           0, 0,
+           count(*),
+           0, 0, 0
+      FROM chat_messages m JOIN {sessions} ON s.id = m.session_id
+     WHERE {SUPPORT_REPLIES} {only("m.agent_id")}
+     GROUP BY {_grouped("m.agent_id", team)}
+    UNION ALL
+    SELECT {_key("r.agent_id", team)},
+           0, 0, 0, 0, 0, 0, 0, 0, 0,
+           count(*), coalesce(sum(r.score), 0), count(*) FILTER (WHERE r.score >= 4)
+      FROM session_ratings r JOIN {sessions} ON s.id = r.session_id
+     WHERE true {only("r.agent_id")}
+     GROUP BY {_grouped("r.agent_id", team)}
+    {"UNION ALL SELECT CAST(:overall AS uuid), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0" if team else ""}
+)
+SELECT agent_id, {sums}
+  FROM parts
+ WHERE agent_id IS NOT NULL
+ GROUP BY agent_id
+"""
+
+
+def _histogram_sql(team: bool, overall_only: bool = False) -> str:
+    sessions = "s" if team else f"({SESSIONS_IN_RANGE}) AS s"
+    only = (lambda column: "") if team else (lambda column: f"AND {column} = {AGENT}")
+    resolution = BUCKET_SQL.format(seconds="extract(epoch FROM s.closed_at - s.created_at)::float8")
+    if overall_only:
+        key, grouping = "CAST(:overall AS uuid)", "figure, bucket"
+    elif team:
+        key = _key("agent_id", team)
+        grouping = (
+            "GROUPING SETS ((agent_id, figure, bucket), (figure, bucket))"
+            " HAVING GROUPING(agent_id) = 1 OR agent_id IS NOT NULL"
+        )
+    else:
+        key, grouping = "agent_id", "agent_id, figure, bucket"
+    return f"""
+{"WITH s AS (" + SESSIONS_IN_RANGE + ")," if team else "WITH"}
+v AS (
+    SELECT s.support_agent_id AS agent_id, {int(Figure.RESOLUTION)} AS figure,
+           {resolution} AS bucket
+      FROM {sessions}
+     WHERE s.status = 'closed' AND s.closed_at IS NOT NULL {only("s.support_agent_id")}
+    UNION ALL
+    SELECT m.agent_id, x.figure, {BUCKET_SQL.format(seconds="x.seconds")}
+      FROM chat_messages m
+      JOIN {sessions} ON s.id = m.session_id
+     CROSS JOIN LATERAL (VALUES ({int(Figure.FIRST_RESPONSE)}, m.first_response_seconds),
+                                ({int(Figure.RESPONSE)}, m.response_seconds)) AS x(figure, seconds)
+     WHERE {SUPPORT_REPLIES} AND x.seconds IS NOT NULL {only("m.agent_id")}
+)
+SELECT {key} AS agent_id, figure, bucket, count(*)::bigint AS n
+  FROM v
+ GROUP BY {grouping}
+"""
+
+
+AGGREGATE_SQL = _aggregate_sql(team=True)
+AGENT_AGGREGATE_SQL = _aggregate_sql(team=False)
+HISTOGRAM_SQL = _histogram_sql(team=True)
+AGENT_HISTOGRAM_SQL = _histogram_sql(team=False)
+OVERALL_HISTOGRAM_SQL = _histogram_sql(team=True, overall_only=True)
