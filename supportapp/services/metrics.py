@@ -37,7 +37,7 @@ from supportapp.models import (
 )
 from supportapp.services import rollups
 from supportapp.services.agents import get_agent
-from supportapp.services.histograms import Figure, Histograms, percentile
+from supportapp.services.histograms import Figure
 from supportapp.services.rollups import Totals
 from supportapp.services.stats import Range, created_counts
 
@@ -175,19 +175,6 @@ def _exact_percentiles(window: Range, agent_id: uuid.UUID | None) -> Percentiles
     return found
 
 
-def _histogram_percentiles(histograms: Histograms, keys: list[uuid.UUID]) -> Percentiles:
-    return {
-        key: {
-            figure: (
-                percentile(histograms.of(key, figure), 0.5),
-                percentile(histograms.of(key, figure), 0.9),
-            )
-            for figure in Figure
-        }
-        for key in keys
-    }
-
-
 def _percentiles(
     window: Range,
     plan: rollups.WindowPlan,
@@ -202,7 +189,7 @@ def _percentiles(
         values = sum(_time_values(totals.agents.get(key)) for key in keys)
     if values <= _exact_limit():
         return _exact_percentiles(window, agent_id)
-    return _histogram_percentiles(rollups.plan_histograms(plan, agent_id), keys)
+    return rollups.plan_percentiles(plan, agent_id)
 
 
 # --- per agent ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from sqlalchemy import delete, select, text
 
 from supportapp.extensions import db
 from supportapp.models import OVERALL, DailyHistogram, DailyRollup, RollupDirtyDay
-from supportapp.services.histograms import Histograms
+from supportapp.services.histograms import PERCENTILES_SQL, Figure
 from supportapp.services.rollup_sql import (
     AGENT_AGGREGATE_SQL,
     AGENT_HISTOGRAM_SQL,
@@ -289,25 +289,46 @@ def plan_totals(plan: WindowPlan, agent_id: uuid.UUID | None = None) -> RangeTot
     return totals
 
 
-def plan_histograms(plan: WindowPlan, agent_id: uuid.UUID | None = None) -> Histograms:
-    """Bucket counts over a planned window: OVERALL only (`agent_id` = OVERALL), one agent,
-    or every agent and OVERALL (None)."""
-    histograms = Histograms()
+def plan_percentiles(
+    plan: WindowPlan, agent_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]]:
+    """(median, p90) in seconds of each time figure over a planned window, estimated from the
+    histograms (services/histograms.py) of the rolled-up days and of the raw stretches, in one
+    statement: OVERALL only (`agent_id` = OVERALL), one agent, or every agent and OVERALL."""
+    sources: list[str] = []
+    params: dict = {"overall": str(OVERALL), "agent": str(agent_id)}
     if plan.rolled_days:
         only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
-        for row in db.session.execute(
-            text(
-                "SELECT agent_id, figure, bucket, sum(count) AS n FROM stats_daily_histograms"
-                f" WHERE day = ANY(:days) {only} GROUP BY agent_id, figure, bucket"
-            ),
-            {"days": plan.rolled_days, "agent": str(agent_id)},
-        ):
-            histograms.add(row.agent_id, row.figure, row.bucket, row.n)
-    team_sql = OVERALL_HISTOGRAM_SQL if agent_id == OVERALL else HISTOGRAM_SQL
-    for row in _raw(plan, team_sql, AGENT_HISTOGRAM_SQL, agent_id):
-        if agent_id is None or row.agent_id == agent_id:
-            histograms.add(row.agent_id, row.figure, row.bucket, row.n)
-    return histograms
+        sources.append(
+            "SELECT agent_id, figure, bucket, count AS n FROM stats_daily_histograms"
+            f" WHERE day = ANY(:days) {only}"
+        )
+        params["days"] = plan.rolled_days
+    raw_sql = (
+        OVERALL_HISTOGRAM_SQL
+        if agent_id == OVERALL
+        else HISTOGRAM_SQL
+        if agent_id is None
+        else AGENT_HISTOGRAM_SQL
+    )
+    for index, (lo, hi) in enumerate(plan.raw_ranges):
+        stretch = raw_sql.replace(":lo", f":lo{index}").replace(":hi", f":hi{index}")
+        sources.append(f"SELECT agent_id, figure, bucket, n FROM ({stretch}) AS raw{index}")
+        params[f"lo{index}"], params[f"hi{index}"] = lo, hi
+    found: dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]] = {}
+    if not sources:
+        return found
+    # Sorting a few hundred thousand bucket rows must not spill to disk (default 4 MB).
+    db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+    statement = text(PERCENTILES_SQL.format(source=" UNION ALL ".join(sources)))
+    for row in db.session.execute(statement, params):
+        median, p90 = found.setdefault(row.agent_id, {}).get(Figure(row.figure), (None, None))
+        if row.p == 0.5:
+            median = row.value
+        else:
+            p90 = row.value
+        found[row.agent_id][Figure(row.figure)] = (median, p90)
+    return found
 
 
 def _raw(plan: WindowPlan, team_sql: str, agent_sql: str, agent_id: uuid.UUID | None):
