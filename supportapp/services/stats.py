@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from supportapp.extensions import db
 from supportapp.models import (
@@ -42,13 +53,23 @@ class Range:
         return self.start is not None and self.end is not None and self.start >= self.end
 
 
+FIRST_HOUR = datetime.min.replace(tzinfo=UTC)
+LAST_HOUR = datetime.max.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+
+
 def _ceil_hour(moment: datetime) -> datetime:
-    floor = moment.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == moment else floor + HOUR
+    floor = _floor_hour(moment)
+    return floor if floor in (moment, LAST_HOUR) else floor + HOUR
 
 
 def _floor_hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+    """The UTC hour `moment` falls in (buckets are UTC hours, whatever zone `moment` is in);
+    moments beyond what a UTC datetime can hold (year 1 at +14:00) clamp to the ends."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        return FIRST_HOUR if moment.year == 1 else LAST_HOUR
+    return utc.replace(minute=0, second=0, microsecond=0)
 
 
 def split_into_buckets(window: Range):
@@ -69,7 +90,7 @@ def split_into_buckets(window: Range):
         )
     if window.end and bucket_hi != window.end:
         edges.append(and_(ChatSession.created_at >= bucket_hi, ChatSession.created_at < window.end))
-    return bucket_lo or datetime.min.replace(tzinfo=UTC), bucket_hi, or_(false(), *edges)
+    return bucket_lo or FIRST_HOUR, bucket_hi, or_(false(), *edges)
 
 
 def created_counts(window: Range, bucket_key: ColumnElement, raw_key: ColumnElement) -> dict:
@@ -106,35 +127,6 @@ def sessions_by_status(window: Range) -> dict[SessionStatus, int]:
     return counts
 
 
-def sessions_created(window: Range) -> int:
-    return sum(sessions_by_status(window).values())
-
-
-def response_totals(window: Range) -> tuple[int, float]:
-    """(number of replies that ended a wait, their summed wait in seconds)."""
-    if window.empty:
-        return 0, 0.0
-    bucket_lo, bucket_hi, edge = split_into_buckets(window)
-    responses, seconds = 0, 0.0
-    if bucket_lo is not None:
-        query = select(
-            func.coalesce(func.sum(ResponseStatsHourly.responses), 0),
-            func.coalesce(func.sum(ResponseStatsHourly.response_seconds), 0.0),
-        ).where(ResponseStatsHourly.bucket >= bucket_lo)
-        if bucket_hi is not None:
-            query = query.where(ResponseStatsHourly.bucket < bucket_hi)
-        count, total = db.session.execute(query).one()
-        responses, seconds = int(count), float(total)
-    count, total = db.session.execute(
-        select(
-            func.count(ChatMessage.id), func.coalesce(func.sum(ChatMessage.response_seconds), 0.0)
-        )
-        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
-        .where(edge, ChatMessage.response_seconds.is_not(None))
-    ).one()
-    return responses + int(count), seconds + float(total)
-
-
 def period_starts(now: datetime, timezone: str) -> dict[str, datetime]:
     """Start of today, of the ISO week (Monday) and of the month in `timezone`, as UTC."""
     local = now.astimezone(ZoneInfo(timezone))
@@ -153,18 +145,105 @@ def _local_midnight(value: datetime, timezone: str) -> datetime:
 
 
 def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> dict:
-    """SPEC's eight figures, each restricted to sessions created inside `window`."""
+    """SPEC's eight figures, each restricted to sessions created inside `window`, in one
+    statement: the hourly counters of the whole hours, raw rows for the partial hours at the
+    edges and for an hour in which today/week/month starts (zones with half-hour offsets), so
+    every figure is exact and the period counts are FILTERs over the same rows."""
     now = now or datetime.now(UTC)
-    by_status = sessions_by_status(window)
-    responses, seconds = response_totals(window)
     starts = period_starts(now, timezone)
+    figures = {"total": 0, "today": 0, "week": 0, "month": 0}
+    by_status = {status: dict(figures) for status in SessionStatus}
+    responses, seconds = 0, 0.0
+    if not window.empty:
+        for row in db.session.execute(_stats_query(window, starts)):
+            if row.status is None:
+                responses, seconds = int(row.responses or 0), float(row.seconds or 0.0)
+            else:
+                by_status[SessionStatus(row.status)] = {
+                    key: int(row[i + 1] or 0) for i, key in enumerate(figures)
+                }
+    total = {key: sum(counts[key] for counts in by_status.values()) for key in figures}
     return {
-        "totalSessions": sum(by_status.values()),
-        "activeSessions": by_status[SessionStatus.ACTIVE],
-        "pendingSessions": by_status[SessionStatus.PENDING],
-        "closedSessions": by_status[SessionStatus.CLOSED],
+        "totalSessions": total["total"],
+        "activeSessions": by_status[SessionStatus.ACTIVE]["total"],
+        "pendingSessions": by_status[SessionStatus.PENDING]["total"],
+        "closedSessions": by_status[SessionStatus.CLOSED]["total"],
         "averageResponseTime": round(seconds / responses / 60, 1) if responses else 0.0,
-        "sessionsToday": sessions_created(window.since(starts["today"])),
-        "sessionsThisWeek": sessions_created(window.since(starts["week"])),
-        "sessionsThisMonth": sessions_created(window.since(starts["month"])),
+        "sessionsToday": total["today"],
+        "sessionsThisWeek": total["week"],
+        "sessionsThisMonth": total["month"],
     }
+
+
+def _stats_query(window: Range, starts: dict[str, datetime]):
+    bucket_lo, bucket_hi, edge = split_into_buckets(window)
+    # Whole hours of the window in which a period starts (only in half-hour-offset zones):
+    # read raw, so "created since the start" is exact for every remaining bucket.
+    split_hours = sorted(
+        {
+            _floor_hour(start)
+            for start in starts.values()
+            if start != _floor_hour(start)
+            and bucket_lo is not None
+            and start >= bucket_lo
+            and (bucket_hi is None or start < bucket_hi)
+        }
+    )
+    raw = or_(
+        edge,
+        *(
+            and_(ChatSession.created_at >= h, ChatSession.created_at < h + HOUR)
+            for h in split_hours
+        ),
+    )
+    none = literal(None, String)
+    parts = [
+        select(
+            cast(ChatSession.status, String).label("status"),
+            ChatSession.created_at.label("at"),
+            literal(1).label("n"),
+            literal(0).label("responses"),
+            literal(0.0).label("seconds"),
+        ).where(raw),
+        select(
+            none,
+            ChatSession.created_at,
+            literal(0),
+            literal(1),
+            ChatMessage.response_seconds,
+        )
+        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+        .where(edge, ChatMessage.response_seconds.is_not(None)),
+    ]
+    if bucket_lo is not None:
+        sessions = select(
+            cast(SessionStatsHourly.status, String),
+            SessionStatsHourly.bucket,
+            SessionStatsHourly.sessions,
+            literal(0),
+            literal(0.0),
+        ).where(
+            SessionStatsHourly.bucket >= bucket_lo, SessionStatsHourly.bucket.not_in(split_hours)
+        )
+        replies = select(
+            none,
+            ResponseStatsHourly.bucket,
+            literal(0),
+            ResponseStatsHourly.responses,
+            ResponseStatsHourly.response_seconds,
+        ).where(ResponseStatsHourly.bucket >= bucket_lo)
+        if bucket_hi is not None:
+            sessions = sessions.where(SessionStatsHourly.bucket < bucket_hi)
+            replies = replies.where(ResponseStatsHourly.bucket < bucket_hi)
+        parts += [sessions, replies]
+    rows = union_all(*parts).subquery()
+    n = rows.c.n
+    return select(
+        rows.c.status,
+        func.sum(n),
+        func.sum(n).filter(rows.c.at >= starts["today"]),
+        func.sum(n).filter(rows.c.at >= starts["week"]),
+        func.sum(n).filter(rows.c.at >= starts["month"]),
+        func.sum(rows.c.responses).label("responses"),
+        func.sum(rows.c.seconds).label("seconds"),
+    ).group_by(rows.c.status)

@@ -639,3 +639,17 @@ def test_counters_use_utc_hours_whatever_the_connection_time_zone(owner):
 
     assert session_counters() == {(at("2024-05-15T00:00:00Z"), "pending", "medium", 2)}
     db.session.rollback()
+
+
+def test_periods_starting_inside_an_hour_count_exactly(add_session):
+    # In Kolkata, 15 May starts at 2024-05-14 18:30 UTC: the UTC hour 18:00 holds sessions of
+    # both days, so that hour is counted from raw rows.
+    add_session("2024-05-14T18:10:00Z")
+    add_session("2024-05-14T18:40:00Z")
+    add_session("2024-05-15T09:00:00Z")
+
+    figures = stats(now=NOW, timezone="Asia/Kolkata")
+
+    assert figures["totalSessions"] == 3
+    assert figures["sessionsToday"] == 2
+    assert figures["sessionsThisWeek"] == 3
