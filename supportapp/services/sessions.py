@@ -124,24 +124,39 @@ def list_sessions(
     page: int = 1,
     limit: int = 20,
 ) -> SessionPage:
-    """One page of sessions, each with its most recent message, in three queries whatever
-    the page size: the page, the last messages (one LATERAL query) and the total."""
+    """One page of sessions, each with its most recent message (a LATERAL join) and the
+    total, in one statement whatever the page size."""
     column = SORT_COLUMNS[sort_by]
     descending = sort_order == "desc"
-    order = [
-        column.desc() if descending else column.asc(),
-        ChatSession.id.desc() if descending else ChatSession.id.asc(),
-    ]
-    sessions = list(
-        db.session.scalars(
-            _filtered(select(ChatSession), filters)
-            .order_by(*order)
-            .limit(limit)
-            .offset((page - 1) * limit)
-        )
+
+    def ordered(key, tie):
+        return [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
+
+    page = (
+        _filtered(select(ChatSession), filters)
+        .order_by(*ordered(column, ChatSession.id))
+        .limit(limit)
+        .offset((page - 1) * limit)
+        .subquery("page")
     )
-    last = last_messages_of([s.id for s in sessions])
-    return SessionPage(rows=[(s, last.get(s.id)) for s in sessions], total=count_sessions(filters))
+    session = aliased(ChatSession, page)
+    last = (
+        select(ChatMessage)
+        .where(ChatMessage.session_id == page.c.id)
+        .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
+        .limit(1)
+        .lateral("last_message")
+    )
+    message = aliased(ChatMessage, last)
+    total = _count_query(filters).correlate(None).scalar_subquery().label("total")
+    rows = db.session.execute(
+        select(session, message, total)
+        .outerjoin(last, true())
+        .order_by(*ordered(page.c[column.key], page.c.id))
+    ).all()
+    if not rows:  # past the last page: the total still counts
+        return SessionPage(rows=[], total=count_sessions(filters))
+    return SessionPage(rows=[(row[0], row[1]) for row in rows], total=int(rows[0].total or 0))
 
 
 def _filtered(query: Select, filters: SessionFilters) -> Select:
@@ -159,14 +174,18 @@ def _filtered(query: Select, filters: SessionFilters) -> Select:
 def count_sessions(filters: SessionFilters) -> int:
     """Status/priority-only filters read the trigger-kept counters; agent and user filters
     are narrow enough to count through their indexes."""
+    return int(db.session.scalar(_count_query(filters)) or 0)
+
+
+def _count_query(filters: SessionFilters) -> Select:
     if filters.support_agent_id is None and filters.user_id is None:
         query = select(func.coalesce(func.sum(SessionStatsHourly.sessions), 0))
         if filters.status is not None:
             query = query.where(SessionStatsHourly.status == filters.status)
         if filters.priority is not None:
             query = query.where(SessionStatsHourly.priority == filters.priority)
-        return int(db.session.scalar(query) or 0)
-    return int(db.session.scalar(_filtered(select(func.count(ChatSession.id)), filters)) or 0)
+        return query
+    return _filtered(select(func.count(ChatSession.id)), filters)
 
 
 @dataclass(frozen=True)

@@ -137,3 +137,27 @@ def test_the_list_carries_the_last_message_of_each_session(app, client, admin, g
     sessions = response.get_json()["data"]["sessions"]
     assert len(sessions) == 90
     assert {s["messages"][0]["message"] for s in sessions} == {"mensaje 2"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/chat/sessions/all?limit=100&sortBy=status",
+        "/api/chat/sessions/status/closed?limit=100",
+    ],
+)
+def test_a_session_list_is_one_statement(app, client, admin, grow, url):
+    """Page, last messages and total in a single round trip."""
+    grow(5)
+    rows = 15 if "sortBy" in url else 5
+    assert len(statements_for(app, client, admin, url, rows)) == 1
+
+
+def test_a_page_past_the_end_still_reports_the_total(client, admin, grow):
+    grow(2)
+
+    response = client.get("/api/chat/sessions/all?page=9", headers=admin.headers)
+
+    data = response.get_json()["data"]
+    assert data["sessions"] == []
+    assert data["pagination"]["total"] == 6
