@@ -198,12 +198,17 @@ class SessionDetails:
 
 
 def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
-    session = get_visible_session(actor, session_id)
-    user = db.session.get(User, session.user_id)
-    agent = (
-        db.session.get(SupportAgent, session.support_agent_id) if session.support_agent_id else None
-    )
-    rating = db.session.scalar(select(SessionRating).where(SessionRating.session_id == session.id))
+    """The session with its user, agent and rating (one statement), and its messages."""
+    found = db.session.execute(
+        select(ChatSession, User, SupportAgent, SessionRating)
+        .outerjoin(User, User.id == ChatSession.user_id)
+        .outerjoin(SupportAgent, SupportAgent.id == ChatSession.support_agent_id)
+        .outerjoin(SessionRating, SessionRating.session_id == ChatSession.id)
+        .where(ChatSession.id == session_id)
+    ).first()
+    if found is None or not (actor.is_support or found[0].user_id == actor.user_id):
+        raise NotFound(MSG_SESSION_NOT_FOUND)
+    session, user, agent, rating = found
     return SessionDetails(
         session=session, messages=messages_of(session.id), user=user, agent=agent, rating=rating
     )
