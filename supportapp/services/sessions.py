@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, func, select, true
+from sqlalchemy import Select, and_, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import aliased
 
@@ -18,6 +20,7 @@ from supportapp.models import (
     ChatMessage,
     ChatSession,
     Priority,
+    Sender,
     SessionRating,
     SessionStatsHourly,
     SessionStatus,
@@ -51,7 +54,8 @@ class SessionFilters:
 
 @dataclass(frozen=True)
 class SessionPage:
-    rows: list[tuple[ChatSession, ChatMessage | None]]
+    # (session, its last message): ORM objects or column tuples with the same attributes.
+    rows: list[tuple[Any, Any]]
     total: int
 
 
@@ -125,67 +129,116 @@ def list_sessions(
     limit: int = 20,
 ) -> SessionPage:
     """One page of sessions, each with its most recent message (a LATERAL join) and the
-    total, in one statement whatever the page size."""
+    total, in one statement whatever the page size. Rows are plain column tuples (what
+    representations.session_dict / message_dict read), not ORM objects: lists are the hottest
+    read, and identity-map bookkeeping for 20 sessions and 20 messages costs more than the SQL."""
+    params = {name: value for name, value in _filter_values(filters).items() if value is not None}
+    statement = _list_statement(sort_by, sort_order, frozenset(params))
+    rows = db.session.execute(
+        statement, {**params, "limit": limit, "offset": (page - 1) * limit}
+    ).all()
+    if not rows:  # past the last page: the total still counts
+        return SessionPage(rows=[], total=count_sessions(filters))
+    return SessionPage(
+        rows=[(row, _last_message(row)) for row in rows], total=int(rows[0].total or 0)
+    )
+
+
+def _filter_values(filters: SessionFilters) -> dict[str, Any]:
+    return {
+        "status": filters.status,
+        "priority": filters.priority,
+        "support_agent_id": filters.support_agent_id,
+        "user_id": filters.user_id,
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _list_statement(sort_by: str, sort_order: str, filtered_by: frozenset[str]) -> Select:
+    """The list statement for one sort and one set of filters, built once: filter values,
+    limit and offset are bound parameters, so SQLAlchemy's cache key is computed once too."""
     column = SORT_COLUMNS[sort_by]
     descending = sort_order == "desc"
 
     def ordered(key, tie):
         return [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
 
+    conditions = [getattr(ChatSession, name) == bindparam(name) for name in sorted(filtered_by)]
     page = (
-        _filtered(select(ChatSession), filters)
+        select(*(getattr(ChatSession, name) for name in LISTED_SESSION))
+        .add_columns(*([] if column.key in LISTED_SESSION else [column]))
+        .where(*conditions)
         .order_by(*ordered(column, ChatSession.id))
-        .limit(limit)
-        .offset((page - 1) * limit)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
         .subquery("page")
     )
-    session = aliased(ChatSession, page)
     last = (
-        select(ChatMessage)
+        select(*(getattr(ChatMessage, name).label(f"m_{name}") for name in LISTED_MESSAGE))
         .where(ChatMessage.session_id == page.c.id)
         .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
         .limit(1)
         .lateral("last_message")
     )
-    message = aliased(ChatMessage, last)
-    total = _count_query(filters).correlate(None).scalar_subquery().label("total")
-    rows = db.session.execute(
-        select(session, message, total)
+    total = _count_statement(filtered_by)
+    return (
+        select(
+            *(page.c[name] for name in LISTED_SESSION),
+            *last.c,
+            total.correlate(None).scalar_subquery().label("total"),
+        )
         .outerjoin(last, true())
         .order_by(*ordered(page.c[column.key], page.c.id))
-    ).all()
-    if not rows:  # past the last page: the total still counts
-        return SessionPage(rows=[], total=count_sessions(filters))
-    return SessionPage(rows=[(row[0], row[1]) for row in rows], total=int(rows[0].total or 0))
+    )
 
 
-def _filtered(query: Select, filters: SessionFilters) -> Select:
-    if filters.status is not None:
-        query = query.where(ChatSession.status == filters.status)
-    if filters.priority is not None:
-        query = query.where(ChatSession.priority == filters.priority)
-    if filters.support_agent_id is not None:
-        query = query.where(ChatSession.support_agent_id == filters.support_agent_id)
-    if filters.user_id is not None:
-        query = query.where(ChatSession.user_id == filters.user_id)
-    return query
+# The columns a listed session and its last message are shown with (representations.py).
+LISTED_SESSION = (
+    "id",
+    "user_id",
+    "support_agent_id",
+    "status",
+    "priority",
+    "assigned_at",
+    "created_at",
+    "last_message_at",
+    "closed_at",
+    "unread_user_count",
+)
+LISTED_MESSAGE = ("id", "session_id", "message", "sender", "timestamp", "is_read")
+
+
+class ListedMessage(NamedTuple):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    message: str
+    sender: Sender
+    timestamp: datetime
+    is_read: bool
+
+
+def _last_message(row: Any) -> ListedMessage | None:
+    if row.m_id is None:
+        return None
+    return ListedMessage(*(getattr(row, f"m_{name}") for name in LISTED_MESSAGE))
 
 
 def count_sessions(filters: SessionFilters) -> int:
+    params = {name: value for name, value in _filter_values(filters).items() if value is not None}
+    return int(db.session.scalar(_count_statement(frozenset(params)), params) or 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _count_statement(filtered_by: frozenset[str]) -> Select:
     """Status/priority-only filters read the trigger-kept counters; agent and user filters
     are narrow enough to count through their indexes."""
-    return int(db.session.scalar(_count_query(filters)) or 0)
-
-
-def _count_query(filters: SessionFilters) -> Select:
-    if filters.support_agent_id is None and filters.user_id is None:
-        query = select(func.coalesce(func.sum(SessionStatsHourly.sessions), 0))
-        if filters.status is not None:
-            query = query.where(SessionStatsHourly.status == filters.status)
-        if filters.priority is not None:
-            query = query.where(SessionStatsHourly.priority == filters.priority)
-        return query
-    return _filtered(select(func.count(ChatSession.id)), filters)
+    if filtered_by <= {"status", "priority"}:
+        return select(func.coalesce(func.sum(SessionStatsHourly.sessions), 0)).where(
+            *(getattr(SessionStatsHourly, name) == bindparam(name) for name in sorted(filtered_by))
+        )
+    return select(func.count(ChatSession.id)).where(
+        *(getattr(ChatSession, name) == bindparam(name) for name in sorted(filtered_by))
+    )
 
 
 @dataclass(frozen=True)
