@@ -8,14 +8,17 @@ grow with the number of sessions.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     String,
     and_,
+    bindparam,
     cast,
     false,
     func,
@@ -155,7 +158,8 @@ def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> 
     by_status = {status: dict(figures) for status in SessionStatus}
     responses, seconds = 0, 0.0
     if not window.empty:
-        for row in db.session.execute(_stats_query(window, starts)):
+        statement, params = _stats_query(window, starts)
+        for row in db.session.execute(statement, params):
             if row.status is None:
                 responses, seconds = int(row.responses or 0), float(row.seconds or 0.0)
             else:
@@ -175,8 +179,17 @@ def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> 
     }
 
 
-def _stats_query(window: Range, starts: dict[str, datetime]):
-    bucket_lo, bucket_hi, edge = split_into_buckets(window)
+def _stats_query(window: Range, starts: dict[str, datetime]) -> tuple[Select, dict]:
+    """The statement for this window's shape (built once per shape) and its parameters."""
+    bucket_lo, bucket_hi, _ = split_into_buckets(window)
+    raw: list[tuple[datetime, datetime]] = []
+    if bucket_lo is None:  # the window lies inside one or two partial hours
+        raw.append((window.start, window.end))
+    else:
+        if window.start and bucket_lo != window.start:
+            raw.append((window.start, bucket_lo))
+        if window.end and bucket_hi != window.end:
+            raw.append((bucket_hi, window.end))
     # Whole hours of the window in which a period starts (only in half-hour-offset zones):
     # read raw, so "created since the start" is exact for every remaining bucket.
     split_hours = sorted(
@@ -189,11 +202,26 @@ def _stats_query(window: Range, starts: dict[str, datetime]):
             and (bucket_hi is None or start < bucket_hi)
         }
     )
+    raw += [(hour, hour + HOUR) for hour in split_hours]
+    params: dict = {**starts, "bucket_lo": bucket_lo, "bucket_hi": bucket_hi}
+    for index, (lo, hi) in enumerate(raw):
+        params[f"raw_lo_{index}"], params[f"raw_hi_{index}"] = lo, hi
+    for index, hour in enumerate(split_hours):
+        params[f"split_{index}"] = hour
+    shape = (len(raw), len(split_hours), bucket_lo is not None, bucket_hi is not None)
+    return _stats_statement(*shape), params
+
+
+@functools.lru_cache(maxsize=64)
+def _stats_statement(raw_ranges: int, split_hours: int, has_lo: bool, has_hi: bool) -> Select:
     raw = or_(
-        edge,
+        false(),
         *(
-            and_(ChatSession.created_at >= h, ChatSession.created_at < h + HOUR)
-            for h in split_hours
+            and_(
+                ChatSession.created_at >= bindparam(f"raw_lo_{i}"),
+                ChatSession.created_at < bindparam(f"raw_hi_{i}"),
+            )
+            for i in range(raw_ranges)
         ),
     )
     none = literal(None, String)
@@ -205,45 +233,47 @@ def _stats_query(window: Range, starts: dict[str, datetime]):
             literal(0).label("responses"),
             literal(0.0).label("seconds"),
         ).where(raw),
-        select(
-            none,
-            ChatSession.created_at,
-            literal(0),
-            literal(1),
-            ChatMessage.response_seconds,
-        )
+        select(none, ChatSession.created_at, literal(0), literal(1), ChatMessage.response_seconds)
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
-        .where(edge, ChatMessage.response_seconds.is_not(None)),
+        .where(raw, ChatMessage.response_seconds.is_not(None)),
     ]
-    if bucket_lo is not None:
-        sessions = select(
-            cast(SessionStatsHourly.status, String),
-            SessionStatsHourly.bucket,
-            SessionStatsHourly.sessions,
-            literal(0),
-            literal(0.0),
-        ).where(
-            SessionStatsHourly.bucket >= bucket_lo, SessionStatsHourly.bucket.not_in(split_hours)
+    if has_lo:
+        split = [bindparam(f"split_{i}") for i in range(split_hours)]
+
+        def whole_hours(bucket: ColumnElement) -> list[ColumnElement]:
+            found = [bucket >= bindparam("bucket_lo")]
+            if has_hi:
+                found.append(bucket < bindparam("bucket_hi"))
+            if split:
+                found.append(bucket.not_in(split))
+            return found
+
+        parts.append(
+            select(
+                cast(SessionStatsHourly.status, String),
+                SessionStatsHourly.bucket,
+                SessionStatsHourly.sessions,
+                literal(0),
+                literal(0.0),
+            ).where(*whole_hours(SessionStatsHourly.bucket))
         )
-        replies = select(
-            none,
-            ResponseStatsHourly.bucket,
-            literal(0),
-            ResponseStatsHourly.responses,
-            ResponseStatsHourly.response_seconds,
-        ).where(ResponseStatsHourly.bucket >= bucket_lo)
-        if bucket_hi is not None:
-            sessions = sessions.where(SessionStatsHourly.bucket < bucket_hi)
-            replies = replies.where(ResponseStatsHourly.bucket < bucket_hi)
-        parts += [sessions, replies]
+        parts.append(
+            select(
+                none,
+                ResponseStatsHourly.bucket,
+                literal(0),
+                ResponseStatsHourly.responses,
+                ResponseStatsHourly.response_seconds,
+            ).where(*whole_hours(ResponseStatsHourly.bucket))
+        )
     rows = union_all(*parts).subquery()
     n = rows.c.n
     return select(
         rows.c.status,
         func.sum(n),
-        func.sum(n).filter(rows.c.at >= starts["today"]),
-        func.sum(n).filter(rows.c.at >= starts["week"]),
-        func.sum(n).filter(rows.c.at >= starts["month"]),
+        func.sum(n).filter(rows.c.at >= bindparam("today")),
+        func.sum(n).filter(rows.c.at >= bindparam("week")),
+        func.sum(n).filter(rows.c.at >= bindparam("month")),
         func.sum(rows.c.responses).label("responses"),
         func.sum(rows.c.seconds).label("seconds"),
     ).group_by(rows.c.status)
