@@ -111,12 +111,15 @@ def last_messages_of(session_ids: list[uuid.UUID]) -> dict[uuid.UUID, ChatMessag
 
 def messages_of(session_id: uuid.UUID) -> list[ChatMessage]:
     """The whole conversation, oldest first."""
-    return list(
-        db.session.scalars(
-            select(ChatMessage)
-            .where(ChatMessage.session_id == session_id)
-            .order_by(ChatMessage.timestamp, ChatMessage.id)
-        )
+    return list(db.session.scalars(_messages_statement(), {"session_id": session_id}))
+
+
+@functools.cache
+def _messages_statement() -> Select:
+    return (
+        select(ChatMessage)
+        .where(ChatMessage.session_id == bindparam("session_id"))
+        .order_by(ChatMessage.timestamp, ChatMessage.id)
     )
 
 
@@ -241,6 +244,17 @@ def _count_statement(filtered_by: frozenset[str]) -> Select:
     )
 
 
+@functools.cache
+def _details_statement() -> Select:
+    return (
+        select(ChatSession, User, SupportAgent, SessionRating)
+        .outerjoin(User, User.id == ChatSession.user_id)
+        .outerjoin(SupportAgent, SupportAgent.id == ChatSession.support_agent_id)
+        .outerjoin(SessionRating, SessionRating.session_id == ChatSession.id)
+        .where(ChatSession.id == bindparam("session_id"))
+    )
+
+
 @dataclass(frozen=True)
 class SessionDetails:
     session: ChatSession
@@ -252,13 +266,7 @@ class SessionDetails:
 
 def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
     """The session with its user, agent and rating (one statement), and its messages."""
-    found = db.session.execute(
-        select(ChatSession, User, SupportAgent, SessionRating)
-        .outerjoin(User, User.id == ChatSession.user_id)
-        .outerjoin(SupportAgent, SupportAgent.id == ChatSession.support_agent_id)
-        .outerjoin(SessionRating, SessionRating.session_id == ChatSession.id)
-        .where(ChatSession.id == session_id)
-    ).first()
+    found = db.session.execute(_details_statement(), {"session_id": session_id}).first()
     if found is None or not (actor.is_support or found[0].user_id == actor.user_id):
         raise NotFound(MSG_SESSION_NOT_FOUND)
     session, user, agent, rating = found
