@@ -185,3 +185,22 @@ def test_upgrade_after_downgrade_works_and_the_triggers_run(flask_db, engine):
         ).one()
     assert tuple(counters) == (1, 1)
     flask_db("downgrade", "base")
+
+
+def counters_function_source(engine) -> str:
+    with engine.connect() as connection:
+        return connection.scalar(
+            text("SELECT prosrc FROM pg_proc WHERE proname = 'chat_sessions_counters'")
+        )
+
+
+def test_0005_counter_function_and_its_downgrade_to_the_0001_version(flask_db, engine):
+    flask_db("upgrade")
+    assert "EXECUTE format" not in counters_function_source(engine)
+    assert "IF NOT FOUND THEN" in counters_function_source(engine)
+
+    flask_db("downgrade", "0004")
+    assert "EXECUTE format" in counters_function_source(engine)
+
+    flask_db("upgrade")
+    assert "EXECUTE format" not in counters_function_source(engine)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from supportapp.extensions import db
 from supportapp.models import ChatSession, Role, SessionStatus, SupportAgent, User
+from supportapp.services.counters import CHECK_SQL, check_counters
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -359,3 +360,87 @@ def test_the_counter_stays_exact_through_a_random_series_of_changes(new_session)
             assert load(agent) == real_load(agent)
             assert 0 <= load(agent) <= db.session.get(SupportAgent, agent).max_concurrent_chats
     assert refused >= 5  # the series did run into capacity limits
+
+
+# --- updates that change no counted column (migration 0005: early exit) --------------------
+
+
+def hourly_counters() -> set[tuple]:
+    return set(
+        db.session.execute(
+            text(
+                "SELECT bucket, status::text, priority::text, sessions "
+                "FROM session_stats_hourly WHERE sessions <> 0"
+            )
+        ).all()
+    )
+
+
+def assert_counters_exact() -> None:
+    assert check_counters() == dict.fromkeys(CHECK_SQL, 0)
+
+
+def test_an_update_of_last_message_at_only_leaves_every_counter_exact(new_session):
+    agent = new_agent()
+    session = new_session("active", agent)
+    new_session("pending")
+    before = hourly_counters()
+
+    execute("UPDATE chat_sessions SET last_message_at = now() WHERE id = :id", id=session)
+    execute(
+        "UPDATE chat_sessions SET last_message_at = now(), unread_user_count = 3, "
+        "status = status, priority = priority WHERE id = :id",
+        id=session,
+    )
+
+    assert hourly_counters() == before
+    assert_load(agent, 1)
+    assert_counters_exact()
+
+
+def test_priority_and_status_changes_after_quiet_updates_keep_counters_exact(new_session):
+    agent = new_agent()
+    session = new_session("active", agent)
+    execute("UPDATE chat_sessions SET last_message_at = now() WHERE id = :id", id=session)
+
+    set_session(session, priority="high")
+    assert_load(agent, 1)
+    assert_counters_exact()
+    assert {(row[1], row[2], row[3]) for row in hourly_counters()} == {("active", "high", 1)}
+
+    execute("UPDATE chat_sessions SET last_message_at = now() WHERE id = :id", id=session)
+    set_session(session, status="closed", priority="low")
+    assert_load(agent, 0)
+    assert_counters_exact()
+    assert {(row[1], row[2], row[3]) for row in hourly_counters()} == {("closed", "low", 1)}
+
+
+def test_one_statement_mixing_quiet_and_counted_changes(new_session):
+    agent = new_agent()
+    quiet = new_session("active", agent)
+    closing = new_session("active", agent)
+
+    execute(
+        "UPDATE chat_sessions SET last_message_at = now(), "
+        "status = CASE WHEN id = :closing THEN 'closed'::session_status ELSE status END "
+        "WHERE id IN (:quiet, :closing)",
+        quiet=quiet,
+        closing=closing,
+    )
+
+    assert_load(agent, 1)
+    assert_counters_exact()
+
+
+def test_a_statement_that_changes_ids_and_counted_columns_still_counts(new_session):
+    agent = new_agent()
+    session = new_session("active", agent)
+
+    execute(
+        "UPDATE chat_sessions SET id = gen_random_uuid(), status = 'closed', priority = 'high' "
+        "WHERE id = :id",
+        id=session,
+    )
+
+    assert_load(agent, 0)
+    assert_counters_exact()
