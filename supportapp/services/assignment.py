@@ -17,12 +17,12 @@ from sqlalchemy.dialects.postgresql import UUID
 from supportapp.auth.actor import SYSTEM_ACTOR, Actor
 from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, Forbidden, ValidationFailed
 from supportapp.extensions import db
-from supportapp.models import ChatSession, SessionStatus, SupportAgent
+from supportapp.models import ChatMessage, ChatSession, SessionStatus, SupportAgent
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
 from supportapp.services import audit
 from supportapp.services.queue_order import QUEUE_ORDER
-from supportapp.services.sessions import ensure_open, get_visible_session
+from supportapp.services.sessions import ensure_open, ensure_visible, last_message_of
 from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
@@ -30,29 +30,42 @@ MSG_AGENT_INACTIVE = "El agente de soporte no está activo"
 AUTO_ASSIGN_BATCH = 200
 
 
-def assign_session(actor: Actor, session_id: uuid.UUID, agent_id: uuid.UUID) -> ChatSession:
-    """PATCH /api/chat/session/:id/assign. `support` may assign only to their own profile."""
+def assign_session(
+    actor: Actor, session_id: uuid.UUID, agent_id: uuid.UUID
+) -> tuple[ChatSession, ChatMessage | None]:
+    """PATCH /api/chat/session/:id/assign. `support` may assign only to their own profile.
+    Returns the session and its most recent message (read under the session's lock, so no
+    second connection checkout after COMMIT).
+
+    Two reads, both locking and in the usual order (the session, then the agents in id
+    order): the target agent is read once, under its lock. The checks run in the order the
+    API promises: the agent (400, 403), then the session (404, 409), then capacity (409)."""
     with unit_of_work() as uow:
-        agent = db.session.get(SupportAgent, agent_id)
+        session = db.session.scalar(
+            select(ChatSession).where(ChatSession.id == session_id).with_for_update()
+        )
+        agent = _lock_agents(session.support_agent_id if session else None, agent_id).get(agent_id)
         if agent is None:
             raise ValidationFailed.field("supportAgentId", MSG_AGENT_NOT_FOUND)
         if not agent.is_active:
             raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
         if not actor.is_admin and agent.user_id != actor.user_id:
             raise Forbidden()
-        session = get_visible_session(actor, session_id, lock=True)
+        ensure_visible(actor, session)
         ensure_open(session)
-        if session.support_agent_id == agent.id and session.status == SessionStatus.ACTIVE:
-            return session
-        give_to_agent(uow, actor, session, agent.id)
-    return session
+        if session.support_agent_id != agent.id or session.status != SessionStatus.ACTIVE:
+            if agent.current_active_chats >= agent.max_concurrent_chats:
+                raise Conflict(MSG_AGENT_AT_CAPACITY)
+            _record_assignment(uow, actor, session, agent, utcnow())
+        last = last_message_of(session.id)
+    return session, last
 
 
 def give_to_agent(
     uow: UnitOfWork, actor: Actor, session: ChatSession, agent_id: uuid.UUID
 ) -> SupportAgent:
     """Assign a locked, open session to an agent inside the caller's transaction."""
-    agent = _lock_agents(session.support_agent_id, agent_id)
+    agent = _lock_agents(session.support_agent_id, agent_id)[agent_id]
     if not agent.is_active:
         raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
     if agent.current_active_chats >= agent.max_concurrent_chats:
@@ -101,9 +114,13 @@ def _announce(
         uow.emit(events.chat_status_changed(session, previous_status))
 
 
-def _lock_agents(previous_id: uuid.UUID | None, agent_id: uuid.UUID) -> SupportAgent:
+def _lock_agents(
+    previous_id: uuid.UUID | None, agent_id: uuid.UUID
+) -> dict[uuid.UUID, SupportAgent]:
+    """Lock the session's current agent and the target agent, in id order; the existing ones
+    by id, freshly read."""
     ids = sorted({agent_id, previous_id} - {None}, key=str)
-    locked = {
+    return {
         a.id: a
         for a in db.session.scalars(
             select(SupportAgent)
@@ -113,7 +130,6 @@ def _lock_agents(previous_id: uuid.UUID | None, agent_id: uuid.UUID) -> SupportA
             .execution_options(populate_existing=True)
         )
     }
-    return locked[agent_id]
 
 
 # --- automatic assignment -----------------------------------------------------------------

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from supportapp.auth.actor import Actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, NotFound
+from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
@@ -15,6 +20,8 @@ from supportapp.services.agents import agent_of_user
 from supportapp.services.assignment import give_to_agent
 from supportapp.services.sessions import ensure_open, get_visible_session, messages_of
 from supportapp.services.unit_of_work import unit_of_work
+
+MESSAGE_COLUMNS = tuple(column.key for column in ChatMessage.__table__.columns)
 
 
 def list_messages(actor: Actor, session_id: uuid.UUID) -> list[ChatMessage]:
@@ -38,13 +45,15 @@ def send_user_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMes
             sender=Sender.USER,
             sender_user_id=actor.user_id,
             timestamp=now,
+            is_read=False,
         )
-        uow.session.add(message)
-        session.last_message_at = now
-        session.unread_user_count += 1
+        changes: dict[str, Any] = {
+            "last_message_at": now,
+            "unread_user_count": session.unread_user_count + 1,
+        }
         if session.waiting_since is None:
-            session.waiting_since = now
-        uow.session.flush()
+            changes["waiting_since"] = now
+        _write(session, message, changes)
         uow.emit(events.chat_message_received(session, message))
     return message
 
@@ -80,14 +89,17 @@ def send_support_message(
             timestamp=now,
             response_seconds=_ends_wait(session, now),
             first_response_seconds=_first_response(session, now),
+            is_read=False,
         )
-        uow.session.add(message)
-        session.last_message_at = now
-        session.unread_support_count += 1
-        session.waiting_since = None
+        changes = {
+            "last_message_at": now,
+            "unread_support_count": session.unread_support_count + 1,
+        }
+        if session.waiting_since is not None:
+            changes["waiting_since"] = None
         if session.first_response_at is None:
-            session.first_response_at = now
-        uow.session.flush()
+            changes["first_response_at"] = now
+        _write(session, message, changes)
         audit.record(
             uow,
             actor,
@@ -99,6 +111,26 @@ def send_support_message(
         )
         uow.emit(events.chat_message_received(session, message))
     return message
+
+
+def _write(session: ChatSession, message: ChatMessage, changes: dict[str, Any]) -> None:
+    """Insert `message` and apply `changes` to its locked session in one statement (one round
+    trip, no ORM unit of work), then record both as the loaded objects' committed state: the
+    message stays out of the ORM session and the session object has nothing left to flush.
+    `changes` holds the new values, computed from the locked row."""
+    inserted = (
+        ChatMessage.__table__.insert()
+        .values({column: getattr(message, column) for column in MESSAGE_COLUMNS})
+        .cte("new_message")
+    )
+    db.session.execute(
+        update(ChatSession.__table__)
+        .where(ChatSession.__table__.c.id == session.id)
+        .values(changes)
+        .add_cte(inserted)
+    )
+    for name, value in changes.items():
+        set_committed_value(session, name, value)
 
 
 def _can_take(agent) -> bool:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, func, select, true
+from sqlalchemy import Select, and_, bindparam, func, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from supportapp.auth.actor import Actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, Forbidden, NotFound
@@ -69,9 +70,13 @@ def get_visible_session(actor: Actor, session_id: uuid.UUID, *, lock: bool = Fal
     if lock:
         query = query.with_for_update()
     session = db.session.scalar(query)
+    ensure_visible(actor, session)
+    return session
+
+
+def ensure_visible(actor: Actor, session: ChatSession | None) -> None:
     if session is None or not (actor.is_support or session.user_id == actor.user_id):
         raise NotFound(MSG_SESSION_NOT_FOUND)
-    return session
 
 
 def ensure_open(session: ChatSession) -> None:
@@ -320,15 +325,26 @@ def open_session(actor: Actor, first_message: str | None) -> tuple[ChatSession, 
 # --- changing ------------------------------------------------------------------------------
 
 
-def change_priority(actor: Actor, session_id: uuid.UUID, priority: Priority) -> ChatSession:
+def change_priority(
+    actor: Actor, session_id: uuid.UUID, priority: Priority
+) -> tuple[ChatSession, ChatMessage | None]:
+    """The session and its most recent message (read under the lock, before COMMIT)."""
     with unit_of_work() as uow:
         session = get_visible_session(actor, session_id, lock=True)
         ensure_open(session)
         previous = session.priority
         if previous != priority:
-            session.priority = priority
-            uow.session.flush()
-            uow.session.refresh(session, ["priority_rank"])
+            # One statement that also brings back the database-computed rank; the loaded
+            # object takes both as committed values (nothing left for the ORM to flush).
+            table = ChatSession.__table__
+            rank = uow.session.scalar(
+                update(table)
+                .where(table.c.id == session.id)
+                .values(priority=priority)
+                .returning(table.c.priority_rank)
+            )
+            set_committed_value(session, "priority", priority)
+            set_committed_value(session, "priority_rank", rank)
             audit.record(
                 uow,
                 actor,
@@ -340,12 +356,14 @@ def change_priority(actor: Actor, session_id: uuid.UUID, priority: Priority) -> 
                 after={"priority": str(priority)},
             )
             uow.emit(events.chat_priority_changed(session, previous))
-    return session
+        last = last_message_of(session.id)
+    return session, last
 
 
-def close_session(actor: Actor, session_id: uuid.UUID) -> ChatSession:
+def close_session(actor: Actor, session_id: uuid.UUID) -> tuple[ChatSession, ChatMessage | None]:
     """The owner, the assigned agent or an admin closes a session; the agent's load drops at
-    once (trigger) and a freed slot may pull the next session from the queue."""
+    once (trigger) and a freed slot may pull the next session from the queue. Returns the
+    session and its most recent message (read under the lock, before COMMIT)."""
     with unit_of_work() as uow:
         session = get_visible_session(actor, session_id, lock=True)
         _ensure_may_close(actor, session)
@@ -367,7 +385,8 @@ def close_session(actor: Actor, session_id: uuid.UUID) -> ChatSession:
         uow.emit(events.chat_status_changed(session, previous))
         if previous == SessionStatus.ACTIVE:
             uow.after_commit(request_auto_assignment)
-    return session
+        last = last_message_of(session.id)
+    return session, last
 
 
 def mark_closed(uow: UnitOfWork, session: ChatSession, at: datetime | None = None) -> None:

@@ -128,6 +128,37 @@ def test_setting_the_same_priority_succeeds_unchanged(app, client, make_account,
     assert stored_priority(app, session["id"]) == "medium"
 
 
+def test_counters_stay_exact_through_messages_priority_and_close(
+    app, client, make_account, make_agent, open_session
+):
+    """Messages only move last_message_at and unread counts (the counter trigger exits
+    early); assignment, priority and closing change counted columns."""
+    from supportapp.services.counters import CHECK_SQL, check_counters
+
+    def assert_exact() -> None:
+        with app.app_context():
+            assert check_counters() == dict.fromkeys(CHECK_SQL, 0)
+            db.session.remove()
+
+    agent_account, agent = make_agent(max_chats=2)
+    user = make_account("user")
+    session = open_session(user, message="Hola")
+    conversation(client, session["id"], user, agent_account, 3)  # the first reply assigns
+    assert (
+        details(client, session["id"], agent_account).get_json()["data"]["agent"]["id"]
+        == (agent["id"])
+    )
+    assert_exact()
+    for priority in ("high", "high", "low"):
+        assert set_priority(client, session["id"], priority, agent_account).status_code == 200
+        conversation(client, session["id"], user, agent_account, 2)
+        assert_exact()
+    close(client, session["id"], agent_account)
+    assert_exact()
+    me = client.get("/api/support/agents/me", headers=agent_account.headers).get_json()["data"]
+    assert (me["id"], me["currentActiveChats"]) == (agent["id"], 0)
+
+
 @pytest.mark.parametrize("value", ["urgent", "HIGH", "", " high", None, 3, ["high"], {"v": 1}])
 def test_invalid_priority_returns_400_and_leaves_priority_unchanged(
     app, client, make_account, open_session, value

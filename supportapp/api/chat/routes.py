@@ -114,8 +114,8 @@ def list_messages(session_id: str):
 @bp.alt_response(409, response="CONFLICT")
 def close_session(session_id: str):
     """Close a session: its owner, the assigned agent, or an admin."""
-    session = sessions.close_session(current_actor(), _session_id(session_id))
-    return ok(_with_last_message(session), "Sesión cerrada exitosamente")
+    session, last = sessions.close_session(current_actor(), _session_id(session_id))
+    return ok(_with_last_message(session, last), "Sesión cerrada exitosamente")
 
 
 @bp.patch("/session/<session_id>/read")
@@ -215,10 +215,10 @@ def list_sessions_by_status(query: dict, status: str):
 @bp.alt_response(409, response="CONFLICT")
 def assign_session(body: dict, session_id: str):
     """SPEC 3: give a session to an agent (`support` only to themselves)."""
-    session = assignment.assign_session(
+    session, last = assignment.assign_session(
         current_actor(), _session_id(session_id), body["supportAgentId"]
     )
-    return ok(_with_last_message(session), "Sesión asignada exitosamente")
+    return ok(_with_last_message(session, last), "Sesión asignada exitosamente")
 
 
 @bp.post("/session/<session_id>/support-message")
@@ -280,10 +280,10 @@ def get_session_details(session_id: str):
 @bp.alt_response(409, response="CONFLICT")
 def change_priority(body: dict, session_id: str):
     """SPEC 7: change the priority of an open session."""
-    session = sessions.change_priority(
+    session, last = sessions.change_priority(
         current_actor(), _session_id(session_id), Priority(body["priority"])
     )
-    return ok(_with_last_message(session), "Prioridad actualizada exitosamente")
+    return ok(_with_last_message(session, last), "Prioridad actualizada exitosamente")
 
 
 @bp.get("/queue")
@@ -311,6 +311,5 @@ def _status(value: str | None) -> SessionStatus | None:
     return SessionStatus(value) if value else None
 
 
-def _with_last_message(session) -> dict:
-    last = sessions.last_message_of(session.id)
+def _with_last_message(session, last) -> dict:
     return session_dict(session, [last] if last else [])
