@@ -47,6 +47,13 @@ class Range:
     start: datetime | None = None
     end: datetime | None = None
 
+    def __post_init__(self) -> None:
+        # Offsets PostgreSQL cannot parse (Python allows up to ±23:59) never reach SQL.
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _to_utc(value))
+
     def since(self, moment: datetime) -> Range:
         start = moment if self.start is None else max(self.start, moment)
         return Range(start, self.end)
@@ -58,6 +65,13 @@ class Range:
 
 FIRST_HOUR = datetime.min.replace(tzinfo=UTC)
 LAST_HOUR = datetime.max.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+
+
+def _to_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return FIRST_HOUR if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def _ceil_hour(moment: datetime) -> datetime:
