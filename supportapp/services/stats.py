@@ -82,11 +82,7 @@ def _ceil_hour(moment: datetime) -> datetime:
 def _floor_hour(moment: datetime) -> datetime:
     """The UTC hour `moment` falls in (buckets are UTC hours, whatever zone `moment` is in);
     moments beyond what a UTC datetime can hold (year 1 at +14:00) clamp to the ends."""
-    try:
-        utc = moment.astimezone(UTC)
-    except OverflowError:
-        return FIRST_HOUR if moment.year == 1 else LAST_HOUR
-    return utc.replace(minute=0, second=0, microsecond=0)
+    return _to_utc(moment).replace(minute=0, second=0, microsecond=0)
 
 
 def split_into_buckets(window: Range):
