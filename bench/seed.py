@@ -284,11 +284,12 @@ def _take(rows: Iterator[str], count: int) -> Iterator[str]:
 
 
 def rebuild_and_check(database_url: str) -> dict[str, int]:
-    """Rebuild the trigger-kept counters and the daily rollups, then verify them against the
-    raw rows (every counter; the rollups of the oldest, a middle and the latest finished day)."""
+    """Rebuild the trigger-kept counters, the daily rollups and the histogram blocks, then
+    verify them against the raw rows (every counter; the rollups of the oldest, a middle and the
+    latest finished day) and the blocks against their days (the first and the largest)."""
     from supportapp import create_app
     from supportapp.config import Config
-    from supportapp.services import counters, rollups
+    from supportapp.services import counters, histogram_blocks, rollups
 
     app = create_app(Config({**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}))
     with app.app_context():
@@ -298,8 +299,13 @@ def rebuild_and_check(database_url: str) -> dict[str, int]:
         days = [today - timedelta(days=n) for n in range(DAYS + 1, 0, -1)]
         for day in tqdm(days, unit="days", desc="daily rollups"):
             rollups.rollup_day(day)
+        histogram_blocks.build_missing_blocks()
         sample = (days[0], days[len(days) // 2], days[-1])
         mismatches["daily_rollups"] = sum(rollups.check_day(day) for day in sample)
+        blocks = sorted(histogram_blocks.existing_blocks(days[0], days[-1]))
+        mismatches["histogram_blocks"] = sum(
+            histogram_blocks.check_block(*block) for block in (blocks[:1] + blocks[-1:])
+        )
         return mismatches
 
 

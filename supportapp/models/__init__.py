@@ -12,7 +12,14 @@ from supportapp.models.chat import (
 )
 from supportapp.models.push import PushSubscription
 from supportapp.models.rating import SessionRating
-from supportapp.models.rollup import OVERALL, DailyHistogram, DailyRollup, RollupDirtyDay
+from supportapp.models.rollup import (
+    OVERALL,
+    DailyHistogram,
+    DailyRollup,
+    HistogramBlock,
+    HistogramBlockCount,
+    RollupDirtyDay,
+)
 from supportapp.models.stats import ResponseStatsHourly, SessionStatsHourly
 from supportapp.models.template import ResponseTemplate
 from supportapp.models.user import ADMIN_ROLES, SUPPORT_ROLES, Role, User
@@ -27,6 +34,8 @@ __all__ = [
     "ChatSession",
     "DailyHistogram",
     "DailyRollup",
+    "HistogramBlock",
+    "HistogramBlockCount",
     "Priority",
     "PushSubscription",
     "ResponseStatsHourly",

@@ -13,7 +13,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Float, Index, Integer, SmallInteger
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    SmallInteger,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,6 +79,40 @@ class DailyHistogram(db.Model):
     figure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class HistogramBlock(db.Model):
+    """A run of 2**level consecutive rolled-up days starting on `first_day` (aligned: the
+    day's ordinal is a multiple of 2**level) whose histograms are summed in
+    HistogramBlockCount, so any range of days is read from O(log days) blocks
+    (services/histogram_blocks.py). Deleted, with its counts, when one of its days is rolled up
+    again; rebuilt by the next periodic run."""
+
+    __tablename__ = "stats_histogram_blocks"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime] = created_at_column()
+
+
+class HistogramBlockCount(db.Model):
+    """The DailyHistogram counts of a block's days, summed."""
+
+    __tablename__ = "stats_histogram_block_counts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["level", "first_day"],
+            ["stats_histogram_blocks.level", "stats_histogram_blocks.first_day"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    figure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class RollupDirtyDay(db.Model):

@@ -10,9 +10,11 @@ only the OVERALL rows (the team's percentiles need no per-agent groups). The age
 (sessions by agent and creation, support messages by agent and time, ratings by agent), so one
 agent's figures cost what that agent did, not what the team did.
 
-Support messages are looked up from :lo − 1 hour on (a reply cannot precede its session; the
-hour absorbs clock skew between web processes), which lets PostgreSQL read only the recent
-part of chat_messages through its BRIN index on `timestamp` instead of hashing the whole table.
+Support messages are looked up between :lo − 1 hour and the latest `last_message_at` of the
+range's sessions + 1 hour (a reply can neither precede its session nor follow that session's
+last message; the hour absorbs clock skew between web processes), which lets PostgreSQL read
+only that stretch of chat_messages through its BRIN index on `timestamp` — a day or so for a
+past range, since idle sessions are closed — instead of everything written since :lo.
 """
 
 from __future__ import annotations
@@ -37,9 +39,14 @@ SESSIONS_IN_RANGE = """
     SELECT id, support_agent_id, status, created_at, closed_at
       FROM chat_sessions
      WHERE created_at >= :lo AND created_at < :hi"""
-SUPPORT_REPLIES = (
-    "m.sender = 'support' AND m.timestamp >= CAST(:lo AS timestamptz) - interval '1 hour'"
-)
+SUPPORT_REPLIES = """m.sender = 'support'
+       AND m.timestamp >= CAST(:lo AS timestamptz) - interval '1 hour'
+       AND m.timestamp <= (SELECT max(x.last_message_at)
+                             FROM (SELECT last_message_at FROM chat_sessions
+                                    WHERE created_at >= :lo AND created_at < :hi
+                                   OFFSET 0) AS x) + interval '1 hour'"""
+# (OFFSET 0 keeps the planner from answering max() by walking the last_message_at index
+# backwards, which would visit every newer session before the first one in range.)
 AGENT = "CAST(:agent AS uuid)"
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import delete, select, text
 
 from supportapp.extensions import db
 from supportapp.models import OVERALL, DailyHistogram, DailyRollup, RollupDirtyDay
+from supportapp.services import histogram_blocks
 from supportapp.services.histograms import PERCENTILES_SQL, Figure
 from supportapp.services.rollup_sql import (
     AGENT_AGGREGATE_SQL,
@@ -140,6 +141,7 @@ def rollup_day(day: date) -> int:
         s.execute(delete(RollupDirtyDay).where(RollupDirtyDay.day == day))
         s.execute(delete(DailyRollup).where(DailyRollup.day == day))
         s.execute(delete(DailyHistogram).where(DailyHistogram.day == day))
+        histogram_blocks.forget_blocks_of(s, day)
         bounds = {"day": day, "lo": lo, "hi": hi, "overall": str(OVERALL)}
         result = s.execute(
             text(
@@ -205,6 +207,7 @@ def rollup_recent(days: int, *, today: date | None = None) -> list[date]:
     for day in sorted(wanted):
         rollup_day(day)
         done.append(day)
+    histogram_blocks.build_missing_blocks()
     return done
 
 
@@ -293,17 +296,32 @@ def plan_percentiles(
     plan: WindowPlan, agent_id: uuid.UUID | None = None
 ) -> dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]]:
     """(median, p90) in seconds of each time figure over a planned window, estimated from the
-    histograms (services/histograms.py) of the rolled-up days and of the raw stretches, in one
+    histograms (services/histograms.py) of the rolled-up days — read as the fewest histogram
+    blocks that cover them (services/histogram_blocks.py) — and of the raw stretches, in one
     statement: OVERALL only (`agent_id` = OVERALL), one agent, or every agent and OVERALL."""
     sources: list[str] = []
     params: dict = {"overall": str(OVERALL), "agent": str(agent_id)}
+    only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
     if plan.rolled_days:
-        only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
-        sources.append(
-            "SELECT agent_id, figure, bucket, count AS n FROM stats_daily_histograms"
-            f" WHERE day = ANY(:days) {only}"
-        )
-        params["days"] = plan.rolled_days
+        blocks = histogram_blocks.existing_blocks(plan.rolled_days[0], plan.rolled_days[-1])
+        units = histogram_blocks.cover(plan.rolled_days, blocks)
+        days = [first_day for level, first_day in units if level == 0]
+        if days:
+            sources.append(
+                "SELECT agent_id, figure, bucket, count AS n FROM stats_daily_histograms"
+                f" WHERE day = ANY(:days) {only}"
+            )
+            params["days"] = days
+        if len(days) < len(units):
+            sources.append(
+                "SELECT agent_id, figure, bucket, count AS n"
+                " FROM stats_histogram_block_counts"
+                " JOIN unnest(CAST(:levels AS smallint[]), CAST(:firsts AS date[]))"
+                " AS b(level, first_day) USING (level, first_day)"
+                f" WHERE true {only}"
+            )
+            params["levels"] = [level for level, _ in units if level > 0]
+            params["firsts"] = [first_day for level, first_day in units if level > 0]
     raw_sql = (
         OVERALL_HISTOGRAM_SQL
         if agent_id == OVERALL

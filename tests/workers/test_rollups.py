@@ -51,9 +51,12 @@ def _insert_session(rng, user_id, agent_ids, created_at, now):
 
 
 def _insert_messages(rng, session_id, session_agent, agent_ids, user_id, created_at, now):
+    """Messages after `created_at`; the session's last_message_at follows the last one, as the
+    message service keeps it (the rollup's message lookup relies on it)."""
     moment = created_at
     for n in range(rng.randint(0, 5)):
-        moment = min(moment + timedelta(seconds=rng.randint(1, 600)), now)
+        # Gaps up to 1.5 h: replies land well past the session's creation hour.
+        moment = min(moment + timedelta(seconds=rng.randint(1, 5400)), now)
         support = rng.random() < 0.6
         writer = None
         if support:
@@ -75,6 +78,10 @@ def _insert_messages(rng, session_id, session_agent, agent_ids, user_id, created
                 "first": round(rng.uniform(1, 900), 3) if support and n == 0 else None,
             },
         )
+    db.session.execute(
+        text("UPDATE chat_sessions SET last_message_at = :moment WHERE id = :session"),
+        {"moment": moment, "session": session_id},
+    )
 
 
 def _insert_rating(rng, session_id, agent, user_id):
@@ -307,7 +314,10 @@ def test_changing_a_past_session_marks_its_day_and_rerunning_corrects_it(app_ctx
         {"id": uuid.uuid4(), "s": session.id, "agent": agents[0], "ts": now},
     )
     db.session.execute(
-        text("UPDATE chat_sessions SET status = 'closed', closed_at = :now WHERE id = :s"),
+        text(
+            "UPDATE chat_sessions SET status = 'closed', closed_at = :now,"
+            " last_message_at = :now WHERE id = :s"
+        ),
         {"now": now, "s": session.id},
     )
     db.session.execute(

@@ -1,0 +1,168 @@
+"""Histogram blocks: the daily histograms of aligned runs of 1, 2, 4, … 1024 days, summed, so
+the percentiles of a range of N rolled-up days read O(log N) blocks instead of N days.
+
+A block of level k starts on a day whose ordinal is a multiple of 2**k and covers 2**k days;
+it is the sum of its two halves (level k − 1; level 0 is the day itself, in
+stats_daily_histograms). Blocks are derived data with one rule for freshness: rolling up a day
+again deletes every block that contains it (`forget_blocks_of`, inside rollup_day's
+transaction), and `build_missing_blocks` — run after each periodic rollup — builds every block
+whose halves exist. A range reader therefore never sees a block that disagrees with its days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from supportapp.extensions import db
+from supportapp.models import OVERALL
+from supportapp.services.unit_of_work import unit_of_work
+
+MAX_LEVEL = 10  # 1024 days
+# Advisory lock (rollups' namespace, an object no day ordinal takes) serialising block builds
+# with the deletions of rollup_day, so a build never sums a day that is being replaced.
+BLOCKS_LOCK_CLASS, BLOCKS_LOCK_OBJECT = 0x526F6C6C, -1
+
+# Present units of the level below a level-k block: days with a rollup (level 0) or blocks.
+_HALVES_SQL = """
+WITH halves AS (
+    SELECT day AS first_day FROM stats_daily_rollups
+     WHERE :level = 1 AND agent_id = CAST(:overall AS uuid)
+    UNION ALL
+    SELECT first_day FROM stats_histogram_blocks WHERE level = :level - 1
+),
+parents AS (
+    SELECT first_day - ((first_day - DATE '0001-01-01' + 1) % (1 << :level)) AS first_day
+      FROM halves
+     GROUP BY 1
+    HAVING count(*) = 2
+)
+INSERT INTO stats_histogram_blocks (level, first_day, computed_at)
+SELECT :level, p.first_day, now() FROM parents p
+ WHERE NOT EXISTS (SELECT 1 FROM stats_histogram_blocks b
+                    WHERE b.level = :level AND b.first_day = p.first_day)
+RETURNING first_day
+"""
+_DAY_COUNTS_SQL = """
+INSERT INTO stats_histogram_block_counts (level, first_day, agent_id, figure, bucket, count)
+SELECT 1, p.first_day, h.agent_id, h.figure, h.bucket, sum(h.count)
+  FROM unnest(CAST(:firsts AS date[])) AS p(first_day)
+  JOIN stats_daily_histograms h ON h.day BETWEEN p.first_day AND p.first_day + 1
+ GROUP BY p.first_day, h.agent_id, h.figure, h.bucket
+"""
+_BLOCK_COUNTS_SQL = """
+INSERT INTO stats_histogram_block_counts (level, first_day, agent_id, figure, bucket, count)
+SELECT :level, p.first_day, c.agent_id, c.figure, c.bucket, sum(c.count)
+  FROM unnest(CAST(:firsts AS date[])) AS p(first_day)
+  JOIN stats_histogram_block_counts c
+    ON c.level = :level - 1
+   AND c.first_day IN (p.first_day, p.first_day + (1 << (:level - 1)))
+ GROUP BY p.first_day, c.agent_id, c.figure, c.bucket
+"""
+
+
+def _lock(session: Session) -> None:
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, :obj)"),
+        {"cls": BLOCKS_LOCK_CLASS, "obj": BLOCKS_LOCK_OBJECT},
+    )
+
+
+def forget_blocks_of(session: Session, day: date) -> None:
+    """Delete every block containing `day` (with its counts), in the caller's transaction."""
+    _lock(session)
+    session.execute(
+        text(
+            "DELETE FROM stats_histogram_blocks"
+            " WHERE first_day <= :day AND first_day > :day - (1 << level)"
+        ),
+        {"day": day},
+    )
+
+
+def build_missing_blocks() -> int:
+    """Build, level by level, every block whose two halves exist; returns how many."""
+    built = 0
+    for level in range(1, MAX_LEVEL + 1):
+        with unit_of_work() as uow:
+            _lock(uow.session)
+            firsts = list(
+                uow.session.scalars(text(_HALVES_SQL), {"level": level, "overall": str(OVERALL)})
+            )
+            if firsts:
+                uow.session.execute(
+                    text(_DAY_COUNTS_SQL if level == 1 else _BLOCK_COUNTS_SQL),
+                    {"level": level, "firsts": firsts},
+                )
+        built += len(firsts)
+    return built
+
+
+def block_days(level: int, first_day: date) -> tuple[date, date]:
+    """First and last day of a block."""
+    return first_day, first_day + timedelta(days=(1 << level) - 1)
+
+
+def cover(days: Iterable[date], blocks: set[tuple[int, date]]) -> list[tuple[int, date]]:
+    """The fewest (level, first_day) units covering exactly `days`: the largest existing block
+    that starts where the run of consecutive days does and fits in it, else the day itself
+    (level 0)."""
+    ordinals = sorted({day.toordinal() for day in days})
+    found: list[tuple[int, date]] = []
+    index = 0
+    while index < len(ordinals):
+        # End of the run of consecutive days starting here.
+        end = index
+        while end + 1 < len(ordinals) and ordinals[end + 1] == ordinals[end] + 1:
+            end += 1
+        cursor, last = ordinals[index], ordinals[end]
+        while cursor <= last:
+            level = MAX_LEVEL
+            while level > 0 and not (
+                cursor % (1 << level) == 0
+                and cursor + (1 << level) - 1 <= last
+                and (level, date.fromordinal(cursor)) in blocks
+            ):
+                level -= 1
+            found.append((level, date.fromordinal(cursor)))
+            cursor += 1 << level
+        index = end + 1
+    return found
+
+
+def existing_blocks(first: date, last: date) -> set[tuple[int, date]]:
+    """The blocks that lie within [first, last]."""
+    rows = db.session.execute(
+        text(
+            "SELECT level, first_day FROM stats_histogram_blocks"
+            " WHERE first_day BETWEEN :first AND :last"
+            " AND first_day + (1 << level) - 1 <= :last"
+        ),
+        {"first": first, "last": last},
+    )
+    return {(row.level, row.first_day) for row in rows}
+
+
+def check_block(level: int, first_day: date) -> int:
+    """Buckets of a block whose count differs from the sum of its days' histograms (0 = ok)."""
+    first, last = block_days(level, first_day)
+    return int(
+        db.session.scalar(
+            text(
+                """
+                SELECT count(*) FROM
+                  (SELECT agent_id, figure, bucket, sum(count) AS n FROM stats_daily_histograms
+                    WHERE day BETWEEN :first AND :last GROUP BY 1, 2, 3) d
+                  FULL JOIN
+                  (SELECT agent_id, figure, bucket, count AS n FROM stats_histogram_block_counts
+                    WHERE level = :level AND first_day = :first_day) b
+                  USING (agent_id, figure, bucket)
+                 WHERE d.n IS DISTINCT FROM b.n
+                """
+            ),
+            {"first": first, "last": last, "level": level, "first_day": first_day},
+        )
+    )
