@@ -26,6 +26,9 @@ MAX_LEVEL = 10  # 1024 days
 # with the deletions of rollup_day, so a build never sums a day that is being replaced.
 BLOCKS_LOCK_CLASS, BLOCKS_LOCK_OBJECT = 0x526F6C6C, -1
 
+# Counts are written in key order, so a block's rows lie in the heap in the order of the primary
+# key and a reader's index scan over one block reads its pages sequentially.
+
 # Present units of the level below a level-k block: days with a rollup (level 0) or blocks.
 _HALVES_SQL = """
 WITH halves AS (
@@ -52,6 +55,7 @@ SELECT 1, p.first_day, h.agent_id, h.figure, h.bucket, sum(h.count)
   FROM unnest(CAST(:firsts AS date[])) AS p(first_day)
   JOIN stats_daily_histograms h ON h.day BETWEEN p.first_day AND p.first_day + 1
  GROUP BY p.first_day, h.agent_id, h.figure, h.bucket
+ ORDER BY 2, 3, 4, 5
 """
 _BLOCK_COUNTS_SQL = """
 INSERT INTO stats_histogram_block_counts (level, first_day, agent_id, figure, bucket, count)
@@ -61,6 +65,7 @@ SELECT :level, p.first_day, c.agent_id, c.figure, c.bucket, sum(c.count)
     ON c.level = :level - 1
    AND c.first_day IN (p.first_day, p.first_day + (1 << (:level - 1)))
  GROUP BY p.first_day, c.agent_id, c.figure, c.bucket
+ ORDER BY 2, 3, 4, 5
 """
 
 
