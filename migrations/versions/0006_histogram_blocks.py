@@ -1,4 +1,4 @@
-"""histogram blocks: daily histograms of aligned runs of 2**k days, summed
+"""histogram blocks: daily histograms of aligned runs of 2**k days, summed, as dense counts
 
 Revision ID: 0006
 Revises: 0005
@@ -28,10 +28,10 @@ def upgrade():
     sa.Column('first_day', sa.Date(), nullable=False),
     sa.Column('agent_id', sa.UUID(), nullable=False),
     sa.Column('figure', sa.SmallInteger(), nullable=False),
-    sa.Column('bucket', sa.SmallInteger(), nullable=False),
-    sa.Column('count', sa.BigInteger(), nullable=False),
+    sa.Column('first_bucket', sa.SmallInteger(), nullable=False),
+    sa.Column('counts', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['level', 'first_day'], ['stats_histogram_blocks.level', 'stats_histogram_blocks.first_day'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('level', 'first_day', 'agent_id', 'figure', 'bucket')
+    sa.PrimaryKeyConstraint('level', 'first_day', 'agent_id', 'figure')
     )
     # Blocks of the days already rolled up are built by the next periodic rollup run; until
     # then readers use the days themselves.

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
 )
 from sqlalchemy.dialects.postgresql import UUID
@@ -96,7 +97,9 @@ class HistogramBlock(db.Model):
 
 
 class HistogramBlockCount(db.Model):
-    """The DailyHistogram counts of a block's days, summed."""
+    """The DailyHistogram counts of a block's days, summed, for one agent (or OVERALL) and
+    figure: `counts` holds big-endian int4 counts of buckets first_bucket, first_bucket + 1, …
+    (services/histograms.py DENSE)."""
 
     __tablename__ = "stats_histogram_block_counts"
     __table_args__ = (
@@ -111,8 +114,8 @@ class HistogramBlockCount(db.Model):
     first_day: Mapped[date] = mapped_column(Date, primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     figure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    count: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    first_bucket: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    counts: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
 class RollupDirtyDay(db.Model):

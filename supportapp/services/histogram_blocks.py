@@ -2,11 +2,13 @@
 the percentiles of a range of N rolled-up days read O(log N) blocks instead of N days.
 
 A block of level k starts on a day whose ordinal is a multiple of 2**k and covers 2**k days;
-it is the sum of its two halves (level k − 1; level 0 is the day itself, in
-stats_daily_histograms). Blocks are derived data with one rule for freshness: rolling up a day
-again deletes every block that contains it (`forget_blocks_of`, inside rollup_day's
-transaction), and `build_missing_blocks` — run after each periodic rollup — builds every block
-whose halves exist. A range reader therefore never sees a block that disagrees with its days.
+it exists once both its halves do (level k − 1; level 0 is the day itself, in
+stats_daily_histograms) and holds the sum of its days' counts, one dense run of counts per
+agent and figure (a few hundred bytes instead of hundreds of rows: services/histograms.py).
+Blocks are derived data with one rule for freshness: rolling up a day again deletes every block
+that contains it (`forget_blocks_of`, inside rollup_day's transaction), and
+`build_missing_blocks` — run after each periodic rollup — builds every block whose halves
+exist. A range reader therefore never sees a block that disagrees with its days.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from supportapp.extensions import db
-from supportapp.models import OVERALL
+from supportapp.models import OVERALL, HistogramBlockCount
+from supportapp.services.histograms import Histograms, sparse_sql
 from supportapp.services.unit_of_work import unit_of_work
 
 MAX_LEVEL = 10  # 1024 days
@@ -26,11 +29,8 @@ MAX_LEVEL = 10  # 1024 days
 # with the deletions of rollup_day, so a build never sums a day that is being replaced.
 BLOCKS_LOCK_CLASS, BLOCKS_LOCK_OBJECT = 0x526F6C6C, -1
 
-# Counts are written in key order, so a block's rows lie in the heap in the order of the primary
-# key and a reader's index scan over one block reads its pages sequentially.
-
 # Present units of the level below a level-k block: days with a rollup (level 0) or blocks.
-_HALVES_SQL = """
+_NEW_BLOCKS_SQL = """
 WITH halves AS (
     SELECT day AS first_day FROM stats_daily_rollups
      WHERE :level = 1 AND agent_id = CAST(:overall AS uuid)
@@ -49,23 +49,17 @@ SELECT :level, p.first_day, now() FROM parents p
                     WHERE b.level = :level AND b.first_day = p.first_day)
 RETURNING first_day
 """
-_DAY_COUNTS_SQL = """
-INSERT INTO stats_histogram_block_counts (level, first_day, agent_id, figure, bucket, count)
-SELECT 1, p.first_day, h.agent_id, h.figure, h.bucket, sum(h.count)
+# The two days of each new level-1 block, as sparse bytes per (agent, figure).
+_DAY_PAIRS_SQL = f"""
+SELECT p.first_day, h.agent_id, h.figure, {sparse_sql("h.bucket", "h.count")} AS pairs
   FROM unnest(CAST(:firsts AS date[])) AS p(first_day)
   JOIN stats_daily_histograms h ON h.day BETWEEN p.first_day AND p.first_day + 1
- GROUP BY p.first_day, h.agent_id, h.figure, h.bucket
- ORDER BY 2, 3, 4, 5
+ GROUP BY 1, 2, 3
 """
-_BLOCK_COUNTS_SQL = """
-INSERT INTO stats_histogram_block_counts (level, first_day, agent_id, figure, bucket, count)
-SELECT :level, p.first_day, c.agent_id, c.figure, c.bucket, sum(c.count)
-  FROM unnest(CAST(:firsts AS date[])) AS p(first_day)
-  JOIN stats_histogram_block_counts c
-    ON c.level = :level - 1
-   AND c.first_day IN (p.first_day, p.first_day + (1 << (:level - 1)))
- GROUP BY p.first_day, c.agent_id, c.figure, c.bucket
- ORDER BY 2, 3, 4, 5
+# The halves of each new block of level ≥ 2.
+_HALVES_SQL = """
+SELECT first_day, agent_id, figure, first_bucket, counts FROM stats_histogram_block_counts
+ WHERE level = :below AND first_day = ANY(:days)
 """
 
 
@@ -95,15 +89,42 @@ def build_missing_blocks() -> int:
         with unit_of_work() as uow:
             _lock(uow.session)
             firsts = list(
-                uow.session.scalars(text(_HALVES_SQL), {"level": level, "overall": str(OVERALL)})
+                uow.session.scalars(
+                    text(_NEW_BLOCKS_SQL), {"level": level, "overall": str(OVERALL)}
+                )
             )
             if firsts:
-                uow.session.execute(
-                    text(_DAY_COUNTS_SQL if level == 1 else _BLOCK_COUNTS_SQL),
-                    {"level": level, "firsts": firsts},
-                )
+                _write_counts(uow.session, level, firsts)
         built += len(firsts)
     return built
+
+
+def _write_counts(session: Session, level: int, firsts: list[date]) -> None:
+    """Write the counts of new blocks: the sums of their two days (level 1) or halves."""
+    half = timedelta(days=1 << (level - 1))
+    sums = {first: Histograms() for first in firsts}
+    if level == 1:
+        for row in session.execute(text(_DAY_PAIRS_SQL), {"firsts": firsts}):
+            sums[row.first_day].add_sparse((row.agent_id, row.figure), row.pairs)
+    else:
+        halves = [*firsts, *(first + half for first in firsts)]
+        for row in session.execute(text(_HALVES_SQL), {"below": level - 1, "days": halves}):
+            block = row.first_day if row.first_day in sums else row.first_day - half
+            sums[block].add_dense((row.agent_id, row.figure), row.first_bucket, row.counts)
+    rows = [
+        {
+            "level": level,
+            "first_day": first,
+            "agent_id": agent,
+            "figure": figure,
+            "first_bucket": first_bucket,
+            "counts": counts,
+        }
+        for first, histograms in sums.items()
+        for (agent, figure), first_bucket, counts in histograms.dense()
+    ]
+    if rows:
+        session.execute(insert(HistogramBlockCount), rows)
 
 
 def block_days(level: int, first_day: date) -> tuple[date, date]:
@@ -152,22 +173,23 @@ def existing_blocks(first: date, last: date) -> set[tuple[int, date]]:
 
 
 def check_block(level: int, first_day: date) -> int:
-    """Buckets of a block whose count differs from the sum of its days' histograms (0 = ok)."""
+    """(agent, figure) histograms of a block that differ from the sum of its days' (0 = ok)."""
     first, last = block_days(level, first_day)
-    return int(
-        db.session.scalar(
-            text(
-                """
-                SELECT count(*) FROM
-                  (SELECT agent_id, figure, bucket, sum(count) AS n FROM stats_daily_histograms
-                    WHERE day BETWEEN :first AND :last GROUP BY 1, 2, 3) d
-                  FULL JOIN
-                  (SELECT agent_id, figure, bucket, count AS n FROM stats_histogram_block_counts
-                    WHERE level = :level AND first_day = :first_day) b
-                  USING (agent_id, figure, bucket)
-                 WHERE d.n IS DISTINCT FROM b.n
-                """
-            ),
-            {"first": first, "last": last, "level": level, "first_day": first_day},
-        )
-    )
+    stored, summed = Histograms(), Histograms()
+    for row in db.session.execute(
+        text(
+            "SELECT agent_id, figure, first_bucket, counts FROM stats_histogram_block_counts"
+            " WHERE level = :level AND first_day = :first_day"
+        ),
+        {"level": level, "first_day": first_day},
+    ):
+        stored.add_dense((row.agent_id, row.figure), row.first_bucket, row.counts)
+    for row in db.session.execute(
+        text(
+            "SELECT agent_id, figure, bucket, sum(count) AS n FROM stats_daily_histograms"
+            " WHERE day BETWEEN :first AND :last GROUP BY 1, 2, 3"
+        ),
+        {"first": first, "last": last},
+    ):
+        summed.add((row.agent_id, row.figure), row.bucket, int(row.n))
+    return len(stored.differences(summed))

@@ -28,7 +28,7 @@ from sqlalchemy import delete, select, text
 from supportapp.extensions import db
 from supportapp.models import OVERALL, DailyHistogram, DailyRollup, RollupDirtyDay
 from supportapp.services import histogram_blocks
-from supportapp.services.histograms import PERCENTILES_SQL, Figure
+from supportapp.services.histograms import Figure, Histograms, sparse_sql
 from supportapp.services.rollup_sql import (
     AGENT_AGGREGATE_SQL,
     AGENT_HISTOGRAM_SQL,
@@ -297,9 +297,11 @@ def plan_percentiles(
 ) -> dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]]:
     """(median, p90) in seconds of each time figure over a planned window, estimated from the
     histograms (services/histograms.py) of the rolled-up days — read as the fewest histogram
-    blocks that cover them (services/histogram_blocks.py) — and of the raw stretches, in one
-    statement: OVERALL only (`agent_id` = OVERALL), one agent, or every agent and OVERALL."""
-    sources: list[str] = []
+    blocks that cover them (services/histogram_blocks.py) — and of the raw stretches, fetched
+    in one statement as one bytes value per histogram part and merged with numpy: OVERALL only
+    (`agent_id` = OVERALL), one agent, or every agent and OVERALL."""
+    dense: list[str] = []
+    sparse: list[str] = []
     params: dict = {"overall": str(OVERALL), "agent": str(agent_id)}
     only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
     if plan.rolled_days:
@@ -307,14 +309,14 @@ def plan_percentiles(
         units = histogram_blocks.cover(plan.rolled_days, blocks)
         days = [first_day for level, first_day in units if level == 0]
         if days:
-            sources.append(
+            sparse.append(
                 "SELECT agent_id, figure, bucket, count AS n FROM stats_daily_histograms"
                 f" WHERE day = ANY(:days) {only}"
             )
             params["days"] = days
         if len(days) < len(units):
-            sources.append(
-                "SELECT agent_id, figure, bucket, count AS n"
+            dense.append(
+                "SELECT agent_id, figure, first_bucket, counts, NULL::bytea AS pairs"
                 " FROM stats_histogram_block_counts"
                 " JOIN unnest(CAST(:levels AS smallint[]), CAST(:firsts AS date[]))"
                 " AS b(level, first_day) USING (level, first_day)"
@@ -331,21 +333,26 @@ def plan_percentiles(
     )
     for index, (lo, hi) in enumerate(plan.raw_ranges):
         stretch = raw_sql.replace(":lo", f":lo{index}").replace(":hi", f":hi{index}")
-        sources.append(f"SELECT agent_id, figure, bucket, n FROM ({stretch}) AS raw{index}")
+        sparse.append(f"SELECT agent_id, figure, bucket, n FROM ({stretch}) AS raw{index}")
         params[f"lo{index}"], params[f"hi{index}"] = lo, hi
-    found: dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]] = {}
-    if not sources:
-        return found
-    # Sorting a few hundred thousand bucket rows must not spill to disk (default 4 MB).
-    db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    statement = text(PERCENTILES_SQL.format(source=" UNION ALL ".join(sources)))
-    for row in db.session.execute(statement, params):
-        median, p90 = found.setdefault(row.agent_id, {}).get(Figure(row.figure), (None, None))
-        if row.p == 0.5:
-            median = row.value
+    if sparse:
+        dense.append(
+            "SELECT agent_id, figure, NULL::int2, NULL::bytea, "
+            f"{sparse_sql()} FROM ({' UNION ALL '.join(sparse)}) AS parts GROUP BY agent_id, figure"
+        )
+    if not dense:
+        return {}
+    histograms = Histograms()
+    for agent, figure, first_bucket, counts, pairs in db.session.execute(
+        text(" UNION ALL ".join(dense)), params
+    ):
+        if counts is not None:
+            histograms.add_dense((agent, figure), first_bucket, counts)
         else:
-            p90 = row.value
-        found[row.agent_id][Figure(row.figure)] = (median, p90)
+            histograms.add_sparse((agent, figure), pairs)
+    found: dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]] = {}
+    for (agent, figure), pair in histograms.percentiles().items():
+        found.setdefault(agent, {})[Figure(figure)] = pair
     return found
 
 

@@ -1,4 +1,5 @@
-"""Log-scale buckets, and percentiles read from bucket counts in SQL (PERCENTILES_SQL)."""
+"""Log-scale buckets, bucket counts as bytes from PostgreSQL, and the percentiles read from
+merged counts (Histograms)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from supportapp.extensions import db
-from supportapp.services.histograms import PERCENTILES_SQL, bucket_bounds, bucket_of
+from supportapp.services.histograms import Histograms, bucket_bounds, bucket_of, sparse_sql
 
 
 def linear_percentile(values: list[float], fraction: float) -> float:
@@ -24,18 +25,21 @@ def linear_percentile(values: list[float], fraction: float) -> float:
 
 
 def from_histogram(groups: dict[tuple[uuid.UUID, int], list[float]]) -> dict:
-    """{(agent, figure): {p: value}} from PERCENTILES_SQL over the bucket counts of `groups`
-    (each bucket split over two source rows, as rollups and raw tails are)."""
+    """{(agent, figure): {p: value}} from Histograms over the bucket counts of `groups`, each
+    bucket split over a sparse part sent by PostgreSQL (sparse_sql) and a direct one, as days
+    and blocks are merged."""
+    histograms = Histograms()
     rows = []
     for (agent, figure), values in groups.items():
         for bucket, n in Counter(bucket_of(v) for v in values).items():
             rows.append(f"('{agent}'::uuid, {figure}, {bucket}, {n // 2})")
-            rows.append(f"('{agent}'::uuid, {figure}, {bucket}, {n - n // 2})")
+            histograms.add((agent, figure), bucket, n - n // 2)
     source = "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(agent_id, figure, bucket, n)"
-    found: dict = {}
-    for row in db.session.execute(text(PERCENTILES_SQL.format(source=source))):
-        found.setdefault((row.agent_id, row.figure), {})[row.p] = row.value
-    return found
+    for row in db.session.execute(
+        text(f"SELECT agent_id, figure, {sparse_sql()} AS pairs FROM ({source}) AS s GROUP BY 1, 2")
+    ):
+        histograms.add_sparse((row.agent_id, row.figure), row.pairs)
+    return {key: {0.5: median, 0.9: p90} for key, (median, p90) in histograms.percentiles().items()}
 
 
 def test_a_value_lies_inside_its_bucket():
@@ -72,3 +76,30 @@ def test_median_of_a_large_sample(app_ctx):
     values = [rng.uniform(10, 600) for _ in range(20_001)]
     found = from_histogram({(agent, 2): values})[(agent, 2)]
     assert found[0.5] == pytest.approx(statistics.median(values), rel=0.01)
+
+
+def test_dense_counts_merge_with_sparse_ones():
+    histograms = Histograms()
+    key = (uuid.uuid4(), 2)
+    # Buckets 300, 301, 302 hold 1, 0, 2 (big-endian int4 from bucket 300).
+    histograms.add_dense(key, 300, bytes.fromhex("000000010000000000000002"))
+    histograms.add(key, 301, 1)
+    other = Histograms()
+    for bucket, n in ((300, 1), (301, 1), (302, 2)):
+        other.add(key, bucket, n)
+    assert histograms.differences(other) == []
+    other.add(key, 305, 1)
+    assert histograms.differences(other) == [key]
+    # Ranks 0..3 in buckets 300, 301, 302, 302: the median lies between ranks 1 and 2.
+    lower, upper = bucket_bounds(301)
+    low_value = lower + (upper - lower) * 0.5
+    lower, upper = bucket_bounds(302)
+    high_value = lower + (upper - lower) * 0.25
+    median, _ = histograms.percentiles()[key]
+    assert median == pytest.approx(low_value + (high_value - low_value) * 0.5)
+
+
+def test_an_empty_histogram_has_no_percentiles():
+    histograms = Histograms()
+    histograms.add((uuid.uuid4(), 1), 10, 0)
+    assert list(histograms.percentiles().values()) == [(None, None)]

@@ -79,11 +79,14 @@ def rolled_days() -> list[date]:
 
 @pytest.mark.usefixtures("history")
 def test_a_periodic_run_builds_every_block_whose_days_are_rolled_up(app_ctx):
-    rollups.rollup_recent(DAYS_BACK + 1)
+    # 16 finished days: the level-2 block holding the oldest day with sessions (level 2 and up
+    # are summed from their halves, level 1 from the days) lies inside them.
+    rollups.rollup_recent(16)
     rolled = set(rolled_days())
     blocks = all_blocks()
-    # Five consecutive days always hold an aligned pair.
-    assert any(level == 1 for level, _ in blocks)
+    oldest = rollups.utc_today() - timedelta(days=DAYS_BACK)
+    assert (2, oldest - timedelta(days=oldest.toordinal() % 4)) in blocks
+    assert any(level == 3 for level, _ in blocks)
     for level, first_day in blocks:
         first, last = histogram_blocks.block_days(level, first_day)
         assert set(days(first, (last - first).days + 1)) <= rolled
