@@ -85,25 +85,22 @@ def _floor_hour(moment: datetime) -> datetime:
     return _to_utc(moment).replace(minute=0, second=0, microsecond=0)
 
 
-def split_into_buckets(window: Range):
-    """Whole-hour bucket bounds, and the raw created_at condition for the partial edges."""
+def split_into_buckets(
+    window: Range,
+) -> tuple[datetime | None, datetime | None, list[tuple[datetime, datetime]]]:
+    """Whole-hour bucket bounds [lo, hi) (hi None: unbounded; both None: no whole hour, the
+    window lies inside one or two partial hours) and the [lo, hi) stretches of created_at
+    counted from raw rows: the partial hours at the edges."""
     bucket_lo = _ceil_hour(window.start) if window.start else None
     bucket_hi = _floor_hour(window.end) if window.end else None
     if bucket_lo and bucket_hi and bucket_lo >= bucket_hi:
-        # Range inside one or two partial hours: count it all from raw rows.
-        return (
-            None,
-            None,
-            and_(ChatSession.created_at >= window.start, ChatSession.created_at < window.end),
-        )
+        return None, None, [(window.start, window.end)]
     edges = []
     if window.start and bucket_lo != window.start:
-        edges.append(
-            and_(ChatSession.created_at >= window.start, ChatSession.created_at < bucket_lo)
-        )
+        edges.append((window.start, bucket_lo))
     if window.end and bucket_hi != window.end:
-        edges.append(and_(ChatSession.created_at >= bucket_hi, ChatSession.created_at < window.end))
-    return bucket_lo or FIRST_HOUR, bucket_hi, or_(false(), *edges)
+        edges.append((bucket_hi, window.end))
+    return bucket_lo or FIRST_HOUR, bucket_hi, edges
 
 
 def created_counts(window: Range, bucket_key: ColumnElement, raw_key: ColumnElement) -> dict:
@@ -113,7 +110,11 @@ def created_counts(window: Range, bucket_key: ColumnElement, raw_key: ColumnElem
     out."""
     if window.empty:
         return {}
-    bucket_lo, bucket_hi, edge = split_into_buckets(window)
+    bucket_lo, bucket_hi, edges = split_into_buckets(window)
+    edge = or_(
+        false(),
+        *(and_(ChatSession.created_at >= lo, ChatSession.created_at < hi) for lo, hi in edges),
+    )
     parts = [select(raw_key.label("key"), literal(1).label("n")).where(edge)]
     if bucket_lo is not None:
         buckets = select(bucket_key.label("key"), SessionStatsHourly.sessions.label("n")).where(
@@ -191,15 +192,7 @@ def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> 
 
 def _stats_query(window: Range, starts: dict[str, datetime]) -> tuple[Select, dict]:
     """The statement for this window's shape (built once per shape) and its parameters."""
-    bucket_lo, bucket_hi, _ = split_into_buckets(window)
-    raw: list[tuple[datetime, datetime]] = []
-    if bucket_lo is None:  # the window lies inside one or two partial hours
-        raw.append((window.start, window.end))
-    else:
-        if window.start and bucket_lo != window.start:
-            raw.append((window.start, bucket_lo))
-        if window.end and bucket_hi != window.end:
-            raw.append((bucket_hi, window.end))
+    bucket_lo, bucket_hi, raw = split_into_buckets(window)
     # Whole hours of the window in which a period starts (only in half-hour-offset zones):
     # read raw, so "created since the start" is exact for every remaining bucket.
     split_hours = sorted(
