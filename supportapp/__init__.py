@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_cors import CORS
+from sqlalchemy import event
 
 from supportapp import auth
 from supportapp.api.blueprint import register_security
@@ -31,6 +32,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     configure_logging(app.config["LOG_LEVEL"])
 
     db.init_app(app)
+    _configure_connections(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     jwt.init_app(app)
     auth.init_app(app, jwt)
@@ -54,6 +56,23 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     jobs.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _configure_connections(app: Flask) -> None:
+    """PostgreSQL session settings, applied once when the pool opens a connection."""
+    with app.app_context():
+        event.listen(db.engine, "connect", _disable_jit)
+
+
+def _disable_jit(dbapi_connection: Any, _record: Any) -> None:
+    # JIT compilation adds 20–60 ms to each statement whose estimate crosses jit_above_cost —
+    # the bounded metrics reads (bench/NOTES.md §7) — and never pays back on statements this
+    # short. Autocommit, so the setting outlives the pool's rollback of the first transaction.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+    dbapi_connection.autocommit = autocommit
 
 
 def _migrations_dir():

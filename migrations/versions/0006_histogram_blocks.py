@@ -1,4 +1,5 @@
-"""histogram blocks: daily histograms of aligned runs of 2**k days, summed, as dense counts
+"""histogram blocks: daily histograms of aligned runs of 2**k days, summed, as dense counts;
+BRIN on rating time
 
 Revision ID: 0006
 Revises: 0005
@@ -35,8 +36,13 @@ def upgrade():
     )
     # Blocks of the days already rolled up are built by the next periodic rollup run; until
     # then readers use the days themselves.
+    with op.batch_alter_table('session_ratings', schema=None) as batch_op:
+        batch_op.create_index('ix_ratings_created_brin', ['created_at'], unique=False, postgresql_using='brin', postgresql_with={'autosummarize': 'on'})
 
 
 def downgrade():
+    with op.batch_alter_table('session_ratings', schema=None) as batch_op:
+        batch_op.drop_index('ix_ratings_created_brin', postgresql_using='brin')
+
     op.drop_table('stats_histogram_block_counts')
     op.drop_table('stats_histogram_blocks')

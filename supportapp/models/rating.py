@@ -18,6 +18,14 @@ class SessionRating(db.Model):
     __table_args__ = (
         CheckConstraint("score BETWEEN 1 AND 5", name="ck_ratings_score_range"),
         Index("ix_ratings_agent_created", "agent_id", "created_at"),
+        # Metrics look up the ratings of a creation-time range from its start on (a rating
+        # follows its session's close): ratings are appended in time order, so a BRIN suffices.
+        Index(
+            "ix_ratings_created_brin",
+            "created_at",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

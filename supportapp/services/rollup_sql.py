@@ -14,7 +14,8 @@ Support messages are looked up between :lo − 1 hour and the latest `last_messa
 range's sessions + 1 hour (a reply can neither precede its session nor follow that session's
 last message; the hour absorbs clock skew between web processes), which lets PostgreSQL read
 only that stretch of chat_messages through its BRIN index on `timestamp` — a day or so for a
-past range, since idle sessions are closed — instead of everything written since :lo.
+past range, since idle sessions are closed — instead of everything written since :lo. Ratings
+are looked up from :lo − 1 hour on, through the BRIN index on their time.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ SUPPORT_REPLIES = """m.sender = 'support'
                                    OFFSET 0) AS x) + interval '1 hour'"""
 # (OFFSET 0 keeps the planner from answering max() by walking the last_message_at index
 # backwards, which would visit every newer session before the first one in range.)
+# A rating follows its session's close (the hour: clock skew again); BRIN on created_at.
+RATINGS_SINCE = "r.created_at >= CAST(:lo AS timestamptz) - interval '1 hour'"
 AGENT = "CAST(:agent AS uuid)"
 
 
@@ -100,7 +103,7 @@ parts AS (
            0, 0, 0, 0, 0, 0, 0, 0, 0,
            count(*), coalesce(sum(r.score), 0), count(*) FILTER (WHERE r.score >= 4)
       FROM session_ratings r JOIN {sessions} ON s.id = r.session_id
-     WHERE true {only("r.agent_id")}
+     WHERE {RATINGS_SINCE} {only("r.agent_id")}
      GROUP BY {_grouped("r.agent_id", team)}
     {"UNION ALL SELECT CAST(:overall AS uuid), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0" if team else ""}
 )
