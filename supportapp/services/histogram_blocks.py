@@ -25,9 +25,12 @@ from supportapp.services.histograms import Histograms, sparse_sql
 from supportapp.services.unit_of_work import unit_of_work
 
 MAX_LEVEL = 10  # 1024 days
-# Advisory lock (rollups' namespace, an object no day ordinal takes) serialising block builds
-# with the deletions of rollup_day, so a build never sums a day that is being replaced.
-BLOCKS_LOCK_CLASS, BLOCKS_LOCK_OBJECT = 0x526F6C6C, -1
+# Advisory-lock namespace ("Roll") of the rollups: object = a day's ordinal (rollup_day: two runs
+# of one day take turns) or BLOCKS_LOCK_OBJECT, which no ordinal takes (block builds and
+# rollup_day's deletions of blocks take turns, so a build never sums a day being replaced).
+# Defined here rather than in services/rollups.py, which imports this module.
+ROLLUP_LOCK_CLASS = 0x526F6C6C
+BLOCKS_LOCK_OBJECT = -1
 
 # Present units of the level below a level-k block: days with a rollup (level 0) or blocks.
 _NEW_BLOCKS_SQL = """
@@ -63,16 +66,17 @@ SELECT first_day, agent_id, figure, first_bucket, counts FROM stats_histogram_bl
 """
 
 
-def _lock(session: Session) -> None:
+def rollup_lock(session: Session, obj: int) -> None:
+    """Take the rollups' advisory lock `obj` until the session's transaction ends."""
     session.execute(
         text("SELECT pg_advisory_xact_lock(:cls, :obj)"),
-        {"cls": BLOCKS_LOCK_CLASS, "obj": BLOCKS_LOCK_OBJECT},
+        {"cls": ROLLUP_LOCK_CLASS, "obj": obj},
     )
 
 
 def forget_blocks_of(session: Session, day: date) -> None:
     """Delete every block containing `day` (with its counts), in the caller's transaction."""
-    _lock(session)
+    rollup_lock(session, BLOCKS_LOCK_OBJECT)
     session.execute(
         text(
             "DELETE FROM stats_histogram_blocks"
@@ -87,7 +91,7 @@ def build_missing_blocks() -> int:
     built = 0
     for level in range(1, MAX_LEVEL + 1):
         with unit_of_work() as uow:
-            _lock(uow.session)
+            rollup_lock(uow.session, BLOCKS_LOCK_OBJECT)
             firsts = list(
                 uow.session.scalars(
                     text(_NEW_BLOCKS_SQL), {"level": level, "overall": str(OVERALL)}

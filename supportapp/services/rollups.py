@@ -39,8 +39,6 @@ from supportapp.services.rollup_sql import (
 )
 from supportapp.services.unit_of_work import unit_of_work
 
-# Advisory-lock namespace ("Roll") of rollup_day: two runs of the same day take turns.
-ROLLUP_LOCK_CLASS = 0x526F6C6C
 # Dirty days one periodic run recomputes at most (each is its own short transaction).
 MAX_DIRTY_DAYS_PER_RUN = 100
 # Stand-ins for an unbounded side of a window.
@@ -132,10 +130,7 @@ def rollup_day(day: date) -> int:
     columns = ", ".join(COLUMNS)
     with unit_of_work() as uow:
         s = uow.session
-        s.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, :obj)"),
-            {"cls": ROLLUP_LOCK_CLASS, "obj": day.toordinal()},
-        )
+        histogram_blocks.rollup_lock(s, day.toordinal())
         # Marks first: a change committed after this statement keeps its mark (and is either
         # in the snapshot below or recomputed on the next run); one committed before is in it.
         s.execute(delete(RollupDirtyDay).where(RollupDirtyDay.day == day))
@@ -300,8 +295,8 @@ def plan_percentiles(
     blocks that cover them (services/histogram_blocks.py) — and of the raw stretches, fetched
     in one statement as one bytes value per histogram part and merged with numpy: OVERALL only
     (`agent_id` = OVERALL), one agent, or every agent and OVERALL."""
-    dense: list[str] = []
-    sparse: list[str] = []
+    parts: list[str] = []  # statements of (agent_id, figure, first_bucket, counts, pairs)
+    sparse: list[str] = []  # sources of (agent_id, figure, bucket, n) rows, packed into one part
     params: dict = {"overall": str(OVERALL), "agent": str(agent_id)}
     only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
     if plan.rolled_days:
@@ -315,7 +310,7 @@ def plan_percentiles(
             )
             params["days"] = days
         if len(days) < len(units):
-            dense.append(
+            parts.append(
                 "SELECT agent_id, figure, first_bucket, counts, NULL::bytea AS pairs"
                 " FROM stats_histogram_block_counts"
                 " JOIN unnest(CAST(:levels AS smallint[]), CAST(:firsts AS date[]))"
@@ -336,15 +331,15 @@ def plan_percentiles(
         sparse.append(f"SELECT agent_id, figure, bucket, n FROM ({stretch}) AS raw{index}")
         params[f"lo{index}"], params[f"hi{index}"] = lo, hi
     if sparse:
-        dense.append(
+        parts.append(
             "SELECT agent_id, figure, NULL::int2, NULL::bytea, "
             f"{sparse_sql()} FROM ({' UNION ALL '.join(sparse)}) AS parts GROUP BY agent_id, figure"
         )
-    if not dense:
+    if not parts:
         return {}
     histograms = Histograms()
     for agent, figure, first_bucket, counts, pairs in db.session.execute(
-        text(" UNION ALL ".join(dense)), params
+        text(" UNION ALL ".join(parts)), params
     ):
         if counts is not None:
             histograms.add_dense((agent, figure), first_bucket, counts)
