@@ -27,6 +27,9 @@ run: install
 	$(DEVSERVICES) run -- sh scripts/run.sh
 
 test: install
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| [ -n "$$CHROMIUM_PATH" ] \
+		|| echo "NOTE: no Chromium found: the browser tests (tests/browser) will be SKIPPED (apt-get install chromium)"
 	$(DEVSERVICES) run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

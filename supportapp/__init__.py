@@ -100,6 +100,9 @@ def _register_blueprints(app: Flask) -> None:
     from supportapp.api.health.routes import bp as health_bp
 
     app.register_blueprint(health_bp)
+    from supportapp.web import bp as web_bp
+
+    app.register_blueprint(web_bp)
     from supportapp.api import feature_blueprints
 
     for blueprint in feature_blueprints():

@@ -7,6 +7,7 @@ A bad value stops the process with a message naming the variable, never a traceb
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,6 +71,22 @@ def _rate_limit(value: str) -> str:
 
 def _csv(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_CSP_SOURCE = re.compile(
+    r"\*|'self'|'none'|([a-z][a-z0-9+.-]*:(//)?)?[a-z0-9*.-]+(:[0-9*]+)?/?", re.I
+)
+
+
+def _csp_sources(value: str) -> str:
+    """A space-separated CSP source list: one directive's value, never a second directive."""
+    sources = value.split()
+    bad = [source for source in sources if not _CSP_SOURCE.fullmatch(source)]
+    if not sources or bad:
+        raise ValueError(
+            f"must be space-separated CSP sources (e.g. * or https://a.example): {bad}"
+        )
+    return " ".join(sources)
 
 
 def _database_url(value: str) -> str:
@@ -225,6 +242,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("NOTIFY_WEBHOOK_SECRET", None, "HMAC-SHA256 key of the webhook's X-Signature"),
     Setting(
+        "WIDGET_FRAME_ANCESTORS",
+        "*",
+        "sites allowed to frame /widget (CSP frame-ancestors sources, space-separated)",
+        _csp_sources,
+    ),
+    Setting(
         "DEMO_SUPERADMIN_EMAIL",
         "admin@supportapp.local",
         "email of the demo superadmin created by `make run`",
@@ -349,9 +372,6 @@ class Config:
             "OPENAPI_VERSION": "3.0.3",
             "OPENAPI_URL_PREFIX": "/api",
             "OPENAPI_JSON_PATH": "openapi.json",
-            "OPENAPI_SWAGGER_UI_PATH": "/docs",
-            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-            "OPENAPI_REDOC_PATH": "/redoc",
-            "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+            # /api/docs and /api/redoc are served by supportapp.web from pinned local assets.
             "JSON_SORT_KEYS": False,
         }

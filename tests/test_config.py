@@ -46,6 +46,7 @@ def test_defaults_are_the_documented_ones():
     assert values["JWT_ROLE_CLAIM"] == "role"
     assert values["JWT_ACCESS_TTL"] == 900
     assert values["CORS_ORIGINS"] == ["*"]
+    assert values["WIDGET_FRAME_ANCESTORS"] == "*"
 
 
 def test_values_are_parsed():
@@ -55,6 +56,7 @@ def test_values_are_parsed():
         LOG_LEVEL="debug",
         STATS_TIMEZONE="America/Bogota",
         DATABASE_URL="postgres://app@db/supportapp",
+        WIDGET_FRAME_ANCESTORS="  'self'   https://*.shop.example ",
     )
 
     assert values["JWT_ACCESS_TTL"] == 60
@@ -62,6 +64,7 @@ def test_values_are_parsed():
     assert values["LOG_LEVEL"] == "DEBUG"
     assert values["STATS_TIMEZONE"] == "America/Bogota"
     assert values["DATABASE_URL"] == "postgresql://app@db/supportapp"
+    assert values["WIDGET_FRAME_ANCESTORS"] == "'self' https://*.shop.example"
 
 
 @pytest.mark.parametrize(
@@ -104,6 +107,8 @@ def test_missing_required_url_is_a_config_error_naming_it(name, value):
         ("APP_ENV", "staging"),
         ("MAX_CONTENT_LENGTH", "big"),
         ("AUTO_ASSIGN_ENABLED", "maybe"),
+        ("WIDGET_FRAME_ANCESTORS", "'self'; script-src *"),
+        ("WIDGET_FRAME_ANCESTORS", "https://a.example,https://b.example"),
     ],
 )
 def test_malformed_value_is_a_config_error_naming_the_variable(name, value):

@@ -1,0 +1,61 @@
+"""The console survives its web process restarting: the banner shows while it reconnects, and
+the messages written meanwhile (through another web process) appear once it is back."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.pages import connection, console_login, messages, send
+from tests.realtime.harness import Api, WebServer, stop_all
+
+
+@pytest.fixture
+def two_servers(browser_environ, browser_log_dir):
+    """Two web processes of their own: `first` is restarted by the test, `second` stays up."""
+    first = WebServer("restart-web-1", browser_environ, browser_log_dir).start()
+    second = WebServer("restart-web-2", browser_environ, browser_log_dir).start()
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        yield first, second
+    finally:
+        stop_all([first, second], signal.SIGQUIT)
+
+
+def test_missed_messages_appear_after_the_server_restarts(
+    people, make_agent, make_account, two_servers
+):
+    first, second = two_servers
+    agent_account, agent_profile = make_agent()
+    customer = make_account()
+    api = Api(second)
+    session = api.open_session(customer.token, "Hola, ¿hay alguien?")
+    api.call(
+        "PATCH",
+        f"/api/chat/session/{session['id']}/assign",
+        agent_account.token,
+        {"supportAgentId": agent_profile["id"]},
+    )
+
+    agent = people(first, viewport={"width": 1280, "height": 800})
+    console_login(agent.page, agent_account.email)
+    agent.page.get_by_test_id("tab-mine").click()
+    agent.page.locator(f"[data-testid=mine-item][data-session-id='{session['id']}']").click()
+    send(agent.page, "Te leo, dime")
+
+    first.stop(signal.SIGQUIT)
+    expect(connection(agent.page, "reconnecting")).to_be_visible()
+    missed = [f"Mensaje perdido {n}" for n in range(3)]
+    for text in missed:
+        api.user_message(customer.token, session["id"], text)
+    first.start().wait_ready()
+
+    expect(connection(agent.page, "connected")).to_be_visible(timeout=20_000)
+    user_messages = messages(agent.page, "user")
+    expect(user_messages).to_have_count(4)
+    for index, text in enumerate(missed, start=1):
+        expect(user_messages.nth(index)).to_contain_text(text)
+    assert agent.problems == []
