@@ -1,5 +1,6 @@
 // One message bubble, shared by the console and the widget: text as text, attachments as an
 // image thumbnail (images) or a download link, both through the signed `url`.
+import { useState } from "preact/hooks";
 import { html } from "./html.js";
 import { t } from "./strings.js";
 import { clock, bytes } from "./format.js";
@@ -49,4 +50,40 @@ export function typingNotifier(send) {
     },
     stop,
   };
+}
+
+// The file picked in a composer's file input, sent as an attachment with the composer's text
+// as its caption. Resolves to the new ChatMessage, or null when nothing was picked; rejects
+// with a message a person can read (413 and 415 explained).
+export async function uploadPicked(api, sessionId, event, caption) {
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (!file) return null;
+  const form = new FormData();
+  form.append("file", file);
+  if (caption.trim()) form.append("message", caption.trim());
+  try {
+    return await api.upload(`/api/chat/session/${sessionId}/attachments`, form);
+  } catch (error) {
+    const readable = { 413: t.errors.fileTooLarge, 415: t.errors.fileType }[error.status];
+    throw readable ? new Error(readable) : error;
+  }
+}
+
+// A composer's text and the one send in flight: `run(action)` marks it busy, clears the text
+// when the action produced something, and hands a failure's message to `onError`.
+export function useComposer(onError) {
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const run = async (action) => {
+    setBusy(true);
+    try {
+      if (await action()) setText("");
+    } catch (error) {
+      onError(error.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { text, setText, busy, run };
 }

@@ -5,7 +5,7 @@ import { html } from "../html.js";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { t, fmt } from "../strings.js";
 import { clock } from "../format.js";
-import { Bubble, typingNotifier } from "../messages.js";
+import { Bubble, typingNotifier, uploadPicked, useComposer } from "../messages.js";
 import { upsertSessions, addMessages, addNotes } from "./store.js";
 
 const PAGE = 50;
@@ -63,9 +63,8 @@ function TemplatePicker({ templates, filter, onPick, active }) {
 }
 
 function Composer({ api, store, session, socket, noteAvailable, templates }) {
-  const [text, setText] = useState("");
+  const { text, setText, busy, run } = useComposer((error) => store.set({ error }));
   const [noteMode, setNoteMode] = useState(false);
-  const [busy, setBusy] = useState(false);
   const [picked, setPicked] = useState(0);
   const fileInput = useRef(null);
   const typing = useMemo(
@@ -77,12 +76,11 @@ function Composer({ api, store, session, socket, noteAvailable, templates }) {
   const filter = picking ? text.slice(1) : "";
   const matches = picking ? templates.filter((tpl) => `${tpl.shortcut || ""} ${tpl.title}`.toLowerCase().includes(filter.toLowerCase())).slice(0, 8) : [];
 
-  const send = async () => {
+  const send = () => {
     const body = text.trim();
     if (!body || busy) return;
-    setBusy(true);
     typing.stop();
-    try {
+    run(async () => {
       if (noteMode) {
         const note = await api.post(`/api/chat/session/${session.id}/notes`, { note: body });
         store.set((s) => addNotes(s, session.id, [note]));
@@ -90,12 +88,8 @@ function Composer({ api, store, session, socket, noteAvailable, templates }) {
         const message = await api.post(`/api/chat/session/${session.id}/support-message`, { message: body });
         store.set((s) => addMessages(s, session.id, [message]));
       }
-      setText("");
-    } catch (error) {
-      store.set({ error: error.message });
-    } finally {
-      setBusy(false);
-    }
+      return true;
+    });
   };
   const pick = (tpl) => {
     setText(tpl.content);
@@ -113,24 +107,12 @@ function Composer({ api, store, session, socket, noteAvailable, templates }) {
       send();
     }
   };
-  const upload = async (event) => {
-    const file = event.target.files[0];
-    event.target.value = "";
-    if (!file) return;
-    const form = new FormData();
-    form.append("file", file);
-    if (text.trim()) form.append("message", text.trim());
-    setBusy(true);
-    try {
-      const message = await api.upload(`/api/chat/session/${session.id}/attachments`, form);
-      store.set((s) => addMessages(s, session.id, [message]));
-      setText("");
-    } catch (error) {
-      store.set({ error: error.status === 413 ? t.errors.fileTooLarge : error.status === 415 ? t.errors.fileType : error.message });
-    } finally {
-      setBusy(false);
-    }
-  };
+  const upload = (event) =>
+    run(async () => {
+      const message = await uploadPicked(api, session.id, event, text);
+      if (message) store.set((s) => addMessages(s, session.id, [message]));
+      return message;
+    });
   return html`<div class=${`composer ${noteMode ? "note-mode" : ""}`}>
     ${picking && html`<${TemplatePicker} templates=${templates} filter=${filter} active=${picked} onPick=${pick} />`}
     <textarea

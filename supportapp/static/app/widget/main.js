@@ -8,7 +8,7 @@ import { Api, query } from "../api.js";
 import { LiveSocket } from "../socket.js";
 import { t, fmt } from "../strings.js";
 import { clock, mergeById } from "../format.js";
-import { Bubble, typingNotifier } from "../messages.js";
+import { Bubble, typingNotifier, uploadPicked, useComposer } from "../messages.js";
 
 const api = new Api("supportapp.widget.tokens");
 let socket = null;
@@ -190,9 +190,8 @@ function Chat({ initial, onFinished }) {
   const [position, setPosition] = useState(null);
   const [agentName, setAgentName] = useState(null);
   const [typing, setTyping] = useState(null);
-  const [text, setText] = useState("");
   const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { text, setText, busy, run } = useComposer(setError);
   const list = useRef(null);
   const fileInput = useRef(null);
   const typingTimer = useRef(null);
@@ -253,39 +252,22 @@ function Chat({ initial, onFinished }) {
     [initial.id],
   );
 
-  const send = async () => {
+  const send = () => {
     const body = text.trim();
     if (!body || busy) return;
-    setBusy(true);
     notifier.stop();
-    try {
+    run(async () => {
       const message = await api.post(`/api/chat/session/${initial.id}/message`, { message: body });
       setMessages((old) => mergeById(old, [message]));
-      setText("");
-    } catch (err) {
-      setError(err.message);
-    } finally {
-      setBusy(false);
-    }
+      return true;
+    });
   };
-  const upload = async (event) => {
-    const file = event.target.files[0];
-    event.target.value = "";
-    if (!file) return;
-    const form = new FormData();
-    form.append("file", file);
-    if (text.trim()) form.append("message", text.trim());
-    setBusy(true);
-    try {
-      const message = await api.upload(`/api/chat/session/${initial.id}/attachments`, form);
-      setMessages((old) => mergeById(old, [message]));
-      setText("");
-    } catch (err) {
-      setError(err.status === 413 ? t.errors.fileTooLarge : err.status === 415 ? t.errors.fileType : err.message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const upload = (event) =>
+    run(async () => {
+      const message = await uploadPicked(api, initial.id, event, text);
+      if (message) setMessages((old) => mergeById(old, [message]));
+      return message;
+    });
   const close = async () => {
     try {
       setSession(await api.patch(`/api/chat/session/${initial.id}/close`));
