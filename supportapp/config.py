@@ -208,6 +208,18 @@ SETTINGS: tuple[Setting, ...] = (
         "AUTO_CLOSE_AFTER_HOURS", "24", "close sessions idle this long (0 = off)", _non_negative_int
     ),
     Setting(
+        "TEAM_FALLBACK_MINUTES",
+        "0",
+        "minutes after which any agent may take a team's waiting chat (0 = never)",
+        _non_negative_int,
+    ),
+    Setting(
+        "SLA_SWEEP_INTERVAL_SECONDS",
+        "15",
+        "period of the task that announces SLA warnings/breaches and opening-time pushes",
+        _positive_int,
+    ),
+    Setting(
         "METRICS_EXACT_UP_TO",
         "20000",
         "time values up to which medians/p90s are exact; above, from histograms (±1 %)",

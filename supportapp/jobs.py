@@ -22,17 +22,22 @@ SWEEP_INACTIVE = "workers.assignment_tasks.sweep_inactive_sessions"
 ROLLUP_RECENT = "workers.rollup_tasks.rollup_recent"
 NOTIFY_SESSIONS_QUEUED = "workers.notification_tasks.notify_sessions_queued"
 DELIVER_WEBHOOK = "workers.notification_tasks.deliver_webhook"
+NOTIFY_SLA = "workers.notification_tasks.notify_sla"
+RELEASE_DEFERRED_NOTICES = "workers.notification_tasks.release_deferred_notices"
+SWEEP_SLA = "workers.sla_tasks.sweep_sla"
 
 QUEUES = ("assignment", "notifications", "rollups")
 ROUTES = {
     "workers.assignment_tasks.*": {"queue": "assignment"},
     "workers.notification_tasks.*": {"queue": "notifications"},
     "workers.rollup_tasks.*": {"queue": "rollups"},
+    "workers.sla_tasks.*": {"queue": "notifications"},
 }
 TASK_MODULES = (
     "workers.assignment_tasks",
     "workers.notification_tasks",
     "workers.rollup_tasks",
+    "workers.sla_tasks",
 )
 
 
@@ -98,6 +103,16 @@ def beat_schedule(app: Flask) -> dict:
             "schedule": timedelta(seconds=app.config["ROLLUP_INTERVAL_SECONDS"]),
             "options": {"expires": app.config["ROLLUP_INTERVAL_SECONDS"]},
         },
+        "sla-sweep": {
+            "task": SWEEP_SLA,
+            "schedule": timedelta(seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"]),
+            "options": {"expires": app.config["SLA_SWEEP_INTERVAL_SECONDS"]},
+        },
+        "deferred-queue-notices": {
+            "task": RELEASE_DEFERRED_NOTICES,
+            "schedule": timedelta(seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"]),
+            "options": {"expires": app.config["SLA_SWEEP_INTERVAL_SECONDS"]},
+        },
     }
 
 
@@ -118,3 +133,9 @@ def notify_queued(session_ids: Iterable[uuid.UUID], reason: str) -> None:
     """Sessions entered the pending queue (`reason`: created, requeued): Web Push to the agents
     with free capacity, and the outgoing webhook when configured. Called after commit."""
     enqueue(NOTIFY_SESSIONS_QUEUED, session_ids=[str(i) for i in session_ids], reason=reason)
+
+
+def notify_sla(notices: list[tuple[str, str, str]]) -> None:
+    """SLA warnings/breaches `(session id, kind, target)` were announced: push them. Called
+    after commit."""
+    enqueue(NOTIFY_SLA, notices=[list(n) for n in notices])

@@ -14,6 +14,7 @@ from supportapp.models import (
     SupportAgent,
     User,
 )
+from supportapp.models.base import utcnow
 
 
 def iso(value: datetime | None) -> str | None:
@@ -53,10 +54,28 @@ def session_dict(
         "lastMessageAt": iso(session.last_message_at),
         "closedAt": iso(session.closed_at),
         "messages": [message_dict(m) for m in (messages or [])],
+        "teamId": str(session.team_id) if session.team_id else None,
+        "outsideBusinessHours": session.outside_business_hours,
+        "sla": sla_view(session),
     }
     if include_unread:
         data["unreadCount"] = session.unread_user_count
     return data
+
+
+def sla_view(session: Any, now: datetime | None = None) -> dict[str, Any]:
+    """The `sla` block of a ChatSession (services/sla.py computes the due times): a target is
+    breached once its due time passed without the first support reply (resp. the close)."""
+    now = now or utcnow()
+    first_due, resolution_due = session.first_response_due_at, session.resolution_due_at
+    replied = session.first_response_at or session.closed_at
+    return {
+        "firstResponseDueAt": iso(first_due),
+        "resolutionDueAt": iso(resolution_due),
+        "firstResponseBreached": first_due is not None and (replied or now) > first_due,
+        "resolutionBreached": resolution_due is not None
+        and (session.closed_at or now) > resolution_due,
+    }
 
 
 def agent_dict(agent: SupportAgent) -> dict[str, Any]:
@@ -117,4 +136,38 @@ def rating_dict(rating: SessionRating) -> dict[str, Any]:
         "score": rating.score,
         "comment": rating.comment,
         "createdAt": iso(rating.created_at),
+    }
+
+
+def team_dict(view: Any) -> dict[str, Any]:
+    """A team (services/teams.TeamView) with its member agent ids."""
+    team = view.team
+    return {
+        "id": str(team.id),
+        "name": team.name,
+        "description": team.description,
+        "isPublic": team.is_public,
+        "businessHours": team.business_hours,
+        "agentIds": [str(agent_id) for agent_id in view.agent_ids],
+        "createdAt": iso(team.created_at),
+        "updatedAt": iso(team.updated_at),
+    }
+
+
+def availability_dict(found: Any, *, team: bool = False) -> dict[str, Any]:
+    """services/availability.Availability as the widget reads it: for one team in the team
+    list (`team=True`), or as the availability of support or a team."""
+    if team:
+        return {
+            "id": str(found.team.id),
+            "name": found.team.name,
+            "open": found.open,
+            "nextOpenAt": iso(found.next_open_at),
+            "estimatedWaitMinutes": found.estimated_wait_minutes,
+        }
+    return {
+        "open": found.open,
+        "nextOpenAt": iso(found.next_open_at),
+        "agentsOnline": found.agents_online,
+        "estimatedWaitMinutes": found.estimated_wait_minutes,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from supportapp.jobs import celery
-from supportapp.services import notifications
+from supportapp.services import notifications, queue
 
 
 @celery.task(name="workers.notification_tasks.notify_sessions_queued")
@@ -25,3 +25,15 @@ def notify_sessions_queued(session_ids: list[str], reason: str) -> dict[str, int
 def deliver_webhook(body: str) -> int:
     """POST one signed event to NOTIFY_WEBHOOK_URL, retried with exponential backoff."""
     return notifications.deliver_webhook(body)
+
+
+@celery.task(name="workers.notification_tasks.notify_sla")
+def notify_sla(notices: list[list[str]]) -> dict[str, int]:
+    """Push SLA warnings and breaches to the assigned agent (or available agents)."""
+    return vars(notifications.notify_sla([tuple(n) for n in notices]))
+
+
+@celery.task(name="workers.notification_tasks.release_deferred_notices")
+def release_deferred_notices() -> int:
+    """Sessions opened while their team was closed: announce them once it opens."""
+    return queue.release_deferred_notices()

@@ -15,6 +15,7 @@ def feature_blueprints() -> list:
     from supportapp.api.metrics.routes import bp as metrics_bp
     from supportapp.api.push.routes import bp as push_bp
     from supportapp.api.support.routes import bp as support_bp
+    from supportapp.api.teams.routes import bp as teams_bp
     from supportapp.api.templates.routes import bp as templates_bp
 
-    return [auth_bp, chat_bp, metrics_bp, support_bp, push_bp, templates_bp]
+    return [auth_bp, chat_bp, metrics_bp, support_bp, push_bp, templates_bp, teams_bp]

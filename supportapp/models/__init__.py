@@ -20,7 +20,9 @@ from supportapp.models.rollup import (
     HistogramBlockCount,
     RollupDirtyDay,
 )
+from supportapp.models.sla import SlaTarget
 from supportapp.models.stats import ResponseStatsHourly, SessionStatsHourly
+from supportapp.models.team import Team, team_members
 from supportapp.models.template import ResponseTemplate
 from supportapp.models.user import ADMIN_ROLES, SUPPORT_ROLES, Role, User
 
@@ -46,6 +48,9 @@ __all__ = [
     "SessionRating",
     "SessionStatsHourly",
     "SessionStatus",
+    "SlaTarget",
     "SupportAgent",
+    "Team",
     "User",
+    "team_members",
 ]

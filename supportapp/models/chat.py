@@ -79,6 +79,23 @@ class ChatSession(db.Model):
             "waiting_since",
             postgresql_where=text("status = 'active' AND waiting_since IS NOT NULL"),
         ),
+        Index("ix_sessions_team_created", "team_id", "created_at"),
+        # What the SLA sweep reads: open sessions by their next warning time.
+        Index(
+            "ix_sessions_sla_first_response",
+            "first_response_warn_at",
+            postgresql_where=text("status <> 'closed' AND first_response_warn_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_sessions_sla_resolution",
+            "resolution_warn_at",
+            postgresql_where=text("status <> 'closed' AND resolution_warn_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_sessions_deferred_notice",
+            "deferred_notice_at",
+            postgresql_where=text("deferred_notice_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -118,6 +135,24 @@ class ChatSession(db.Model):
     )
     unread_support_count: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
+    )
+    team_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("teams.id", ondelete="SET NULL")
+    )
+    # Opened while its team was closed; the queue push waits until `deferred_notice_at`.
+    outside_business_hours: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
+    deferred_notice_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # SLA due times (services/sla.py), recomputed when the priority or the targets change;
+    # the warning times are 80 % of the open time to each due time.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bit flags of the SLA notices already sent (services/sla.py: NOTICE_*).
+    sla_notices: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, default=0, server_default="0"
     )
 
 

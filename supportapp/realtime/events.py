@@ -66,3 +66,13 @@ def messages_read(session: ChatSession, sender: str, count: int) -> Event:
 
 def agent_status_changed(agent: SupportAgent) -> Event:
     return Event(name="agent_status_changed", data={"agent": agent_dict(agent)})
+
+
+def sla_notice(session: ChatSession, kind: str, target: str) -> Event:
+    """`sla_warning` (80 % of the time used) or `sla_breached`; `target` is `firstResponse` or
+    `resolution`. Staff only."""
+    return Event(
+        name="sla_breached" if kind == "breach" else "sla_warning",
+        data={"session": session_dict(session), "target": target},
+        user_id=None,
+    )

@@ -47,6 +47,22 @@ class Schedule:
         return any(self.weekly.values())
 
 
+_SCHEDULES: dict[tuple[object, object], Schedule | None] = {}
+
+
+def schedule_of(team) -> Schedule | None:
+    """The schedule stored on a team (`business_hours`, validated when it was written), parsed
+    once per team version; None when the team has none (always open) or there is no team."""
+    if team is None or team.business_hours is None:
+        return None
+    key = (team.id, team.updated_at)
+    if key not in _SCHEDULES:
+        if len(_SCHEDULES) > 1000:
+            _SCHEDULES.clear()
+        _SCHEDULES[key] = schedule_from_json(team.business_hours)
+    return _SCHEDULES[key]
+
+
 def _minutes(clock: object) -> int:
     if not isinstance(clock, str) or not _CLOCK.match(clock):
         raise ScheduleError(f"Hora no válida: {clock!r} (formato HH:MM, de 00:00 a 24:00)")

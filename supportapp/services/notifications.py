@@ -251,3 +251,58 @@ def deliver_webhook(body: str) -> int:
     if status >= 300:
         log.warning("webhook refused event %s with %s; not retried", event.get("id"), status)
     return status
+
+
+# --- SLA notices -------------------------------------------------------------------------------
+
+SLA_TITLES = {"warning": "SLA a punto de vencer", "breach": "SLA incumplido"}
+SLA_TARGET_NAMES = {"firstResponse": "primera respuesta", "resolution": "resolución"}
+
+
+def notify_sla(notices: list[tuple[str, str, str]]) -> PushReport:
+    """Push each SLA notice `(session id, "warning"|"breach", target)` to the session's assigned
+    agent, or to every available agent while it waits in the queue."""
+    report = PushReport(sessions=len(notices))
+    if not notices or not current_app.config.get("VAPID_PRIVATE_KEY"):
+        return report
+    ids = {uuid.UUID(session_id) for session_id, _, _ in notices}
+    sessions = {
+        s.id: s for s in db.session.scalars(select(ChatSession).where(ChatSession.id.in_(ids)))
+    }
+    available: list[tuple[uuid.UUID, dict]] | None = None
+    deliveries: list[tuple[list[tuple[uuid.UUID, dict]], dict]] = []
+    for session_id, kind, target in notices:
+        session = sessions.get(uuid.UUID(session_id))
+        if session is None:
+            continue
+        if session.support_agent_id is not None:
+            targets = [
+                (s.id, _subscription_info(s))
+                for s in db.session.scalars(
+                    select(PushSubscription)
+                    .join(SupportAgent, SupportAgent.user_id == PushSubscription.user_id)
+                    .where(SupportAgent.id == session.support_agent_id)
+                )
+            ]
+        else:
+            if available is None:
+                available = [(s.id, _subscription_info(s)) for s in available_subscriptions()]
+            targets = available
+        deliveries.append((targets, sla_payload(session, kind, target)))
+    db.session.commit()  # end the read transaction before any network call
+    for targets, payload in deliveries:
+        _push(targets, [payload], report)
+    return report
+
+
+def sla_payload(session: ChatSession, kind: str, target: str) -> dict:
+    return {
+        "event": "sla_breached" if kind == "breach" else "sla_warning",
+        "sessionId": str(session.id),
+        "priority": str(session.priority),
+        "target": target,
+        "title": SLA_TITLES[kind],
+        "body": f"Objetivo de {SLA_TARGET_NAMES[target]} del chat (prioridad "
+        f"{PRIORITY_NAMES[session.priority]}).",
+        "timestamp": iso(utcnow()),
+    }

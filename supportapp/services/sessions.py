@@ -26,11 +26,13 @@ from supportapp.models import (
     SessionStatsHourly,
     SessionStatus,
     SupportAgent,
+    Team,
     User,
 )
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
-from supportapp.services import audit
+from supportapp.services import audit, sla, teams
+from supportapp.services.business_hours import is_open, next_open_at, schedule_of
 from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
 MSG_SESSION_CLOSED = "La sesión de chat está cerrada"
@@ -51,6 +53,7 @@ class SessionFilters:
     priority: Priority | None = None
     support_agent_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ def _filter_values(filters: SessionFilters) -> dict[str, Any]:
         "priority": filters.priority,
         "support_agent_id": filters.support_agent_id,
         "user_id": filters.user_id,
+        "team_id": filters.team_id,
     }
 
 
@@ -212,6 +216,11 @@ LISTED_SESSION = (
     "last_message_at",
     "closed_at",
     "unread_user_count",
+    "team_id",
+    "outside_business_hours",
+    "first_response_at",
+    "first_response_due_at",
+    "resolution_due_at",
 )
 LISTED_MESSAGE = ("id", "session_id", "message", "sender", "timestamp", "is_read")
 
@@ -283,9 +292,16 @@ def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
 # --- opening -------------------------------------------------------------------------------
 
 
-def open_session(actor: Actor, first_message: str | None) -> tuple[ChatSession, list[ChatMessage]]:
-    """A user opens a `pending` session, optionally with its first message; it enters the queue."""
+def open_session(
+    actor: Actor, first_message: str | None, team_id: uuid.UUID | None = None
+) -> tuple[ChatSession, list[ChatMessage]]:
+    """A user opens a `pending` session, optionally with its first message and for a public
+    team; it enters the queue. Opened while the team is closed, it waits with
+    `outside_business_hours` and the agents' push goes out when the team opens."""
     now = utcnow()
+    team = teams.public_team(team_id) if team_id is not None else None
+    schedule = schedule_of(team)
+    open_now = is_open(schedule, now)
     with unit_of_work() as uow:
         session = ChatSession(
             id=uuid.uuid4(),
@@ -295,7 +311,12 @@ def open_session(actor: Actor, first_message: str | None) -> tuple[ChatSession, 
             created_at=now,
             last_message_at=now,
             queued_at=now,
+            team_id=team.id if team else None,
+            outside_business_hours=not open_now,
+            deferred_notice_at=None if open_now else next_open_at(schedule, now),
+            sla_notices=0,
         )
+        sla.apply_due_times(session, team, now=now)
         messages: list[ChatMessage] = []
         if first_message:
             session.waiting_since = now
@@ -318,7 +339,8 @@ def open_session(actor: Actor, first_message: str | None) -> tuple[ChatSession, 
         for message in messages:
             uow.emit(events.chat_message_received(session, message))
         uow.after_commit(request_auto_assignment)
-        uow.after_commit(lambda ids=[session.id]: notify_queued(ids, "created"))
+        if open_now:
+            uow.after_commit(lambda ids=[session.id]: notify_queued(ids, "created"))
     return session, messages
 
 
@@ -345,6 +367,8 @@ def change_priority(
             )
             set_committed_value(session, "priority", priority)
             set_committed_value(session, "priority_rank", rank)
+            team = uow.session.get(Team, session.team_id) if session.team_id else None
+            sla.apply_due_times(session, team)
             audit.record(
                 uow,
                 actor,

@@ -16,6 +16,7 @@ from supportapp.api.chat.schemas import (
     PrioritySchema,
     QueueEnvelope,
     QueuePositionEnvelope,
+    QueueQuerySchema,
     RatingCreateSchema,
     RatingEnvelope,
     ReadResultEnvelope,
@@ -28,7 +29,7 @@ from supportapp.api.chat.schemas import (
     StatusPageQuerySchema,
     SupportMessageSchema,
 )
-from supportapp.api.common import PageQuerySchema, pagination, parse_date_range, parse_id
+from supportapp.api.common import pagination, parse_date_range, parse_id
 from supportapp.api.rate_limits import message_limit, spend_message_budget
 from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
@@ -66,7 +67,9 @@ def open_session(body: dict):
     """Open a chat session (status `pending`), optionally with its first message."""
     if body.get("message"):
         spend_message_budget()
-    session, first = sessions.open_session(current_actor(), body.get("message"))
+    session, first = sessions.open_session(
+        current_actor(), body.get("message"), team_id=body.get("teamId")
+    )
     return ok(session_dict(session, first[-1:]), "Sesión creada exitosamente")
 
 
@@ -177,6 +180,7 @@ def list_all_sessions(query: dict):
         priority=Priority(query["priority"]) if query.get("priority") else None,
         support_agent_id=agent_filter,
         user_id=query.get("userId"),
+        team_id=query.get("teamId"),
     )
     page = sessions.list_sessions(
         filters,
@@ -288,11 +292,12 @@ def change_priority(body: dict, session_id: str):
 
 @bp.get("/queue")
 @bp.auth(SUPPORT_ROLES)
-@bp.arguments(PageQuerySchema, location="query")
+@bp.arguments(QueueQuerySchema, location="query")
 @bp.response(200, QueueEnvelope)
 def get_queue(query: dict):
-    """Pending sessions in the order they will be assigned, with their position."""
-    rows, total = queue.queue_page(query["page"], query["limit"])
+    """Pending sessions (of one team with `teamId`) in the order they will be assigned, with
+    their position."""
+    rows, total = queue.queue_page(query["page"], query["limit"], query.get("teamId"))
     data = [{**session_dict(s, [m] if m else []), "position": position} for position, s, m in rows]
     return ok(
         {"sessions": data, "pagination": pagination(query["page"], query["limit"], total)},

@@ -54,6 +54,13 @@ class ChatMessageSchema(ma.Schema):
     isRead = ma.fields.Boolean(required=True)
 
 
+class SlaStatusSchema(ma.Schema):
+    firstResponseDueAt = ma.fields.String(allow_none=True, required=True, metadata=DATE_TIME)
+    resolutionDueAt = ma.fields.String(allow_none=True, required=True, metadata=DATE_TIME)
+    firstResponseBreached = ma.fields.Boolean(required=True)
+    resolutionBreached = ma.fields.Boolean(required=True)
+
+
 class ChatSessionSchema(ma.Schema):
     id = ma.fields.String(required=True)
     userId = ma.fields.String(required=True)
@@ -66,6 +73,11 @@ class ChatSessionSchema(ma.Schema):
     closedAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
     messages = ma.fields.List(ma.fields.Nested(ChatMessageSchema), required=True)
     unreadCount = ma.fields.Integer(metadata={"description": "Unread user messages (lists only)"})
+    teamId = ma.fields.String(allow_none=True, required=True)
+    outsideBusinessHours = ma.fields.Boolean(
+        required=True, metadata={"description": "Opened while its team was closed"}
+    )
+    sla = ma.fields.Nested(SlaStatusSchema, required=True)
 
 
 class SessionListSchema(ma.Schema):
@@ -159,6 +171,9 @@ RatingEnvelope = envelope(RatingSchema, "SessionRatingEnvelope")
 
 class OpenSessionSchema(ma.Schema):
     message = MessageText(load_default=None)
+    teamId = ma.fields.UUID(
+        load_default=None, allow_none=True, metadata={"description": "A public team (optional)"}
+    )
 
 
 class MessageSchema(ma.Schema):
@@ -236,6 +251,7 @@ class SessionsQuerySchema(PageQuerySchema):
     priority = ma.fields.String(validate=_choice(Priority, MSG_PRIORITY))
     supportAgentId = AgentFilter()
     userId = ma.fields.UUID()
+    teamId = ma.fields.UUID()
     sortBy = ma.fields.String(
         load_default="lastMessageAt",
         validate=ma.validate.OneOf(
@@ -247,6 +263,10 @@ class SessionsQuerySchema(PageQuerySchema):
 
 class OwnSessionsQuerySchema(PageQuerySchema):
     status = ma.fields.String(validate=_choice(SessionStatus, MSG_STATUS))
+
+
+class QueueQuerySchema(PageQuerySchema):
+    teamId = ma.fields.UUID(metadata={"description": "Only this team's queue"})
 
 
 class StatusPageQuerySchema(ma.Schema):

@@ -1,0 +1,93 @@
+"""Bodies and shapes of teams, business hours, SLA targets and the widget's availability."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from supportapp.api.blueprint import envelope
+from supportapp.api.common import TrimmedString
+
+DATE_TIME = {"format": "date-time"}
+NAME = ma.validate.Length(min=1, max=100, error="El nombre debe tener entre 1 y 100 caracteres")
+DESCRIPTION = ma.validate.Length(
+    max=500, error="La descripción no puede superar los 500 caracteres"
+)
+HOURS_HELP = (
+    '{"timezone": IANA name, "weekly": {"mon": [["09:00", "18:00"]], …}, "holidays": '
+    '["YYYY-MM-DD"]}; "24:00" ends a day; null = always open.'
+)
+
+
+class TeamSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(allow_none=True)
+    isPublic = ma.fields.Boolean(required=True)
+    businessHours = ma.fields.Raw(allow_none=True, metadata={"description": HOURS_HELP})
+    agentIds = ma.fields.List(ma.fields.String(), required=True)
+    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    updatedAt = ma.fields.String(required=True, metadata=DATE_TIME)
+
+
+class TeamCreateSchema(ma.Schema):
+    name = TrimmedString(required=True, validate=NAME)
+    description = TrimmedString(load_default=None, allow_none=True, validate=DESCRIPTION)
+    isPublic = ma.fields.Boolean(load_default=True)
+    businessHours = ma.fields.Raw(
+        load_default=None, allow_none=True, metadata={"description": HOURS_HELP}
+    )
+
+
+class TeamUpdateSchema(ma.Schema):
+    name = TrimmedString(validate=NAME)
+    description = TrimmedString(allow_none=True, validate=DESCRIPTION)
+    isPublic = ma.fields.Boolean()
+    businessHours = ma.fields.Raw(allow_none=True, metadata={"description": HOURS_HELP})
+
+
+class TeamMembersSchema(ma.Schema):
+    agentIds = ma.fields.List(ma.fields.UUID(), required=True)
+
+
+class PublicTeamSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    open = ma.fields.Boolean(required=True)
+    nextOpenAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
+    estimatedWaitMinutes = ma.fields.Float(allow_none=True)
+
+
+class AvailabilityQuerySchema(ma.Schema):
+    teamId = ma.fields.UUID()
+
+
+class AvailabilitySchema(ma.Schema):
+    open = ma.fields.Boolean(required=True)
+    nextOpenAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
+    agentsOnline = ma.fields.Integer(required=True)
+    estimatedWaitMinutes = ma.fields.Float(allow_none=True)
+
+
+MINUTES = ma.validate.Range(min=1, max=525_600, error="Debe ser un entero positivo de minutos")
+
+
+class SlaTargetSchema(ma.Schema):
+    firstResponseMinutes = ma.fields.Integer(allow_none=True, validate=MINUTES)
+    resolutionMinutes = ma.fields.Integer(allow_none=True, validate=MINUTES)
+
+
+class SlaTargetsSchema(ma.Schema):
+    """Per priority; a priority left out (or with both values null) has no target."""
+
+    low = ma.fields.Nested(SlaTargetSchema, allow_none=True)
+    medium = ma.fields.Nested(SlaTargetSchema, allow_none=True)
+    high = ma.fields.Nested(SlaTargetSchema, allow_none=True)
+
+
+TeamEnvelope = envelope(TeamSchema, "TeamEnvelope")
+TeamArrayEnvelope = envelope(ma.fields.List(ma.fields.Nested(TeamSchema)), "TeamArrayEnvelope")
+PublicTeamArrayEnvelope = envelope(
+    ma.fields.List(ma.fields.Nested(PublicTeamSchema)), "PublicTeamArrayEnvelope"
+)
+AvailabilityEnvelope = envelope(AvailabilitySchema, "AvailabilityEnvelope")
+SlaTargetsEnvelope = envelope(SlaTargetsSchema, "SlaTargetsEnvelope")
