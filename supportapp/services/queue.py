@@ -60,15 +60,22 @@ def position_of(actor: Actor, session_id: uuid.UUID) -> QueuePosition:
     """Where a session stands in its queue (its team's, for a team's session); `position` is
     null once it has left the queue."""
     session = get_visible_session(actor, session_id)
-    total = count_sessions(SessionFilters(status=SessionStatus.PENDING, team_id=session.team_id))
+    same_queue = (
+        ChatSession.team_id.is_(None)
+        if session.team_id is None
+        else ChatSession.team_id == session.team_id
+    )
+    total = db.session.scalar(
+        select(func.count(ChatSession.id)).where(
+            ChatSession.status == SessionStatus.PENDING, same_queue
+        )
+    )
     if session.status != SessionStatus.PENDING:
         return QueuePosition(position=None, total=total, estimated_wait_minutes=None)
     ahead = db.session.scalar(
         select(func.count(ChatSession.id)).where(
             ChatSession.status == SessionStatus.PENDING,
-            ChatSession.team_id.is_(None)
-            if session.team_id is None
-            else ChatSession.team_id == session.team_id,
+            same_queue,
             or_(
                 ChatSession.priority_rank > session.priority_rank,
                 and_(
