@@ -120,7 +120,9 @@ def test_roles(client, make_account, make_team):
     support = make_account("support")
     user = make_account("user")
     assert client.get("/api/support/teams", headers=support.headers).status_code == 200
-    assert client.get(f"/api/support/teams/{team['id']}", headers=support.headers).status_code == 200
+    assert (
+        client.get(f"/api/support/teams/{team['id']}", headers=support.headers).status_code == 200
+    )
     for account in (support, user):
         assert_error(
             client.post("/api/support/teams", json={"name": "Y"}, headers=account.headers), 403
@@ -183,7 +185,9 @@ def test_members_are_replaced_and_checked(client, admin, make_team, make_agent):
     _, first = make_agent()
     _, second = make_agent()
     path = f"/api/support/teams/{team['id']}/members"
-    response = client.put(path, json={"agentIds": [first["id"], second["id"]]}, headers=admin.headers)
+    response = client.put(
+        path, json={"agentIds": [first["id"], second["id"]]}, headers=admin.headers
+    )
     assert response.status_code == 200
     assert sorted(response.get_json()["data"]["agentIds"]) == sorted([first["id"], second["id"]])
     response = client.put(path, json={"agentIds": [second["id"]]}, headers=admin.headers)

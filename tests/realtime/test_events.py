@@ -31,6 +31,9 @@ SESSION_KEYS = {
     "lastMessageAt",
     "closedAt",
     "messages",
+    "teamId",
+    "outsideBusinessHours",
+    "sla",
 }
 MESSAGE_KEYS = {"id", "sessionId", "message", "sender", "timestamp", "isRead"}
 

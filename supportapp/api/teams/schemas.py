@@ -72,12 +72,23 @@ MINUTES = ma.validate.Range(min=1, max=525_600, error="Debe ser un entero positi
 
 
 class SlaTargetSchema(ma.Schema):
-    firstResponseMinutes = ma.fields.Integer(allow_none=True, validate=MINUTES)
-    resolutionMinutes = ma.fields.Integer(allow_none=True, validate=MINUTES)
+    firstResponseMinutes = ma.fields.Integer(strict=True, allow_none=True, validate=MINUTES)
+    resolutionMinutes = ma.fields.Integer(strict=True, allow_none=True, validate=MINUTES)
 
 
 class SlaTargetsSchema(ma.Schema):
     """Per priority; a priority left out (or with both values null) has no target."""
+
+    @ma.validates_schema(pass_original=True)
+    def known_priorities(self, _data, original, **_kwargs):
+        # The API ignores unknown fields elsewhere; here a misspelt priority would silently
+        # drop a target, so it is refused.
+        if isinstance(original, dict):
+            unknown = sorted(set(original) - set(self.fields))
+            if unknown:
+                raise ma.ValidationError(
+                    {name: ["Prioridad desconocida: use low, medium o high"] for name in unknown}
+                )
 
     low = ma.fields.Nested(SlaTargetSchema, allow_none=True)
     medium = ma.fields.Nested(SlaTargetSchema, allow_none=True)
