@@ -10,14 +10,16 @@ from __future__ import annotations
 import heapq
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import column, select, update, values
 from sqlalchemy.dialects.postgresql import UUID
 
 from supportapp.auth.actor import SYSTEM_ACTOR, Actor
 from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, Forbidden, ValidationFailed
 from supportapp.extensions import db
-from supportapp.models import ChatMessage, ChatSession, SessionStatus, SupportAgent
+from supportapp.models import ChatMessage, ChatSession, SessionStatus, SupportAgent, team_members
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
 from supportapp.services import audit
@@ -162,14 +164,50 @@ def auto_assign_batch(batch_size: int = AUTO_ASSIGN_BATCH) -> int:
                 .with_for_update(skip_locked=True)
             )
         )
-        plan = _plan(queued, agents)
+        plan = _plan(queued, agents, _team_routes(queued, agents))
         if plan:
             _apply_plan(uow, plan, utcnow())
     return len(plan)
 
 
-def _plan(queued: list[ChatSession], agents: list[SupportAgent]):
-    """Queue order × least-loaded agent first (ties: assigned least recently)."""
+@dataclass(frozen=True)
+class _TeamRoutes:
+    """Which agents may take which team's sessions: a team's session goes only to the team's
+    members until it has waited TEAM_FALLBACK_MINUTES (0 = never), then to anyone."""
+
+    members: dict[uuid.UUID, frozenset[uuid.UUID]]  # team id -> agent ids
+    fallback_before: datetime | None  # queued before this: any agent may take it
+
+    def allows(self, session: ChatSession, agent: SupportAgent) -> bool:
+        if session.team_id is None:
+            return True
+        if self.fallback_before is not None and session.queued_at <= self.fallback_before:
+            return True
+        return agent.id in self.members.get(session.team_id, frozenset())
+
+
+def _team_routes(queued: list[ChatSession], agents: list[SupportAgent]) -> _TeamRoutes:
+    team_ids = {s.team_id for s in queued if s.team_id is not None}
+    members: dict[uuid.UUID, set[uuid.UUID]] = {team_id: set() for team_id in team_ids}
+    if team_ids and agents:
+        rows = db.session.execute(
+            select(team_members.c.team_id, team_members.c.agent_id).where(
+                team_members.c.team_id.in_(team_ids),
+                team_members.c.agent_id.in_([a.id for a in agents]),
+            )
+        )
+        for team_id, agent_id in rows:
+            members[team_id].add(agent_id)
+    minutes = current_app.config.get("TEAM_FALLBACK_MINUTES") or 0
+    return _TeamRoutes(
+        members={team_id: frozenset(ids) for team_id, ids in members.items()},
+        fallback_before=utcnow() - timedelta(minutes=minutes) if minutes else None,
+    )
+
+
+def _plan(queued: list[ChatSession], agents: list[SupportAgent], routes: _TeamRoutes):
+    """Queue order × least-loaded agent first (ties: assigned least recently), each session to
+    an agent its team routing allows; a session nobody may take now is left in the queue."""
     load = [_LoadEntry.of(agent) for agent in agents]
     heapq.heapify(load)
     now = utcnow()
@@ -177,10 +215,16 @@ def _plan(queued: list[ChatSession], agents: list[SupportAgent]):
     for session in queued:
         if not load:
             break
-        entry = heapq.heappop(load)
-        plan.append((session, entry.agent))
-        entry = entry.after_one_more(now)
-        if entry.current < entry.agent.max_concurrent_chats:
+        skipped: list[_LoadEntry] = []
+        while load and not routes.allows(session, load[0].agent):
+            skipped.append(heapq.heappop(load))
+        if load:
+            entry = heapq.heappop(load)
+            plan.append((session, entry.agent))
+            entry = entry.after_one_more(now)
+            if entry.current < entry.agent.max_concurrent_chats:
+                heapq.heappush(load, entry)
+        for entry in skipped:
             heapq.heappush(load, entry)
     return plan
 
