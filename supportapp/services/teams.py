@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from supportapp.auth.actor import Actor
 from supportapp.errors import Conflict, NotFound, ValidationFailed
 from supportapp.extensions import db
 from supportapp.jobs import request_auto_assignment
-from supportapp.models import SupportAgent, Team, team_members
+from supportapp.models import ChatSession, SessionStatus, SupportAgent, Team, team_members
+from supportapp.models.base import utcnow
 from supportapp.services import audit, sla
 from supportapp.services.business_hours import (
     ScheduleError,
     is_open,
+    next_open_at,
     schedule_from_json,
     schedule_of,
     schedule_to_json,
@@ -93,14 +95,6 @@ def public_team(team_id: uuid.UUID) -> Team:
     if team is None or not team.is_public:
         raise ValidationFailed.field("teamId", MSG_TEAM_UNKNOWN)
     return team
-
-
-def team_ids_of_agent(agent_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(
-        db.session.scalars(
-            select(team_members.c.team_id).where(team_members.c.agent_id == agent_id)
-        )
-    )
 
 
 # --- changing ----------------------------------------------------------------------------------
@@ -174,7 +168,26 @@ def update_team(actor: Actor, team_id: uuid.UUID, changes: dict[str, Any]) -> Te
             )
         if hours_changed and business_hours != before["businessHours"]:
             sla.recompute_open_sessions(uow, team_id=team.id)
+            _reschedule_deferred_notices(uow, team)
     return view
+
+
+def _reschedule_deferred_notices(uow, team: Team) -> None:
+    """Waiting chats opened while the team was closed get their push at the new opening time
+    (at the next sweep when the new hours make it open now)."""
+    schedule = schedule_of(team)
+    now = utcnow()
+    at = now if is_open(schedule, now) else next_open_at(schedule, now)
+    uow.session.execute(
+        update(ChatSession)
+        .where(
+            ChatSession.team_id == team.id,
+            ChatSession.status == SessionStatus.PENDING,
+            ChatSession.outside_business_hours.is_(True),
+            ChatSession.deferred_notice_at.is_not(None),
+        )
+        .values(deferred_notice_at=at)
+    )
 
 
 def set_members(actor: Actor, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) -> TeamView:

@@ -340,3 +340,34 @@ def test_queue_and_lists_filter_by_team(client, make_account, make_team, open_se
         ).get_json()["data"]
         assert position["position"] == 1
         assert position["total"] == 1
+
+
+# --- the agents' push waits for opening time ---------------------------------------------------
+
+
+def test_no_push_until_the_team_opens(app, client, make_account, make_team, monkeypatch):
+    from supportapp.services import queue, sessions
+
+    pushed: list[tuple[list[str], str]] = []
+    record = lambda ids, reason: pushed.append(([str(i) for i in ids], reason))  # noqa: E731
+    monkeypatch.setattr(sessions, "notify_queued", record)
+    monkeypatch.setattr(queue, "notify_queued", record)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[tomorrow.weekday()]
+    team = make_team(businessHours={"timezone": "UTC", "weekly": {day: [["10:00", "11:00"]]}})
+    open_team = make_team(businessHours=all_week())
+    user = make_account("user")
+    closed_chat = client.post(
+        "/api/chat/sessions", json={"teamId": team["id"]}, headers=user.headers
+    ).get_json()["data"]
+    open_chat = client.post(
+        "/api/chat/sessions", json={"teamId": open_team["id"]}, headers=user.headers
+    ).get_json()["data"]
+    assert pushed == [([open_chat["id"]], "created")]
+    opening = datetime.combine(tomorrow, datetime.min.time(), UTC) + timedelta(hours=10)
+    with app.app_context():
+        assert queue.release_deferred_notices(now=opening - timedelta(seconds=1)) == 0
+        assert queue.release_deferred_notices(now=opening) == 1
+        assert queue.release_deferred_notices(now=opening + timedelta(minutes=5)) == 0
+    assert pushed[-1] == ([closed_chat["id"]], "created")
+    assert len(pushed) == 2
