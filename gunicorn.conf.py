@@ -3,8 +3,20 @@ environment; see docs/operations.md and docs/decisions.md for how they were chos
 
 import multiprocessing
 import os
+import tempfile
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+bind = [f"0.0.0.0:{os.environ.get('PORT', '5000')}"]
+# METRICS_PORT: /metrics is answered only on this second address (supportapp/telemetry.py),
+# which a platform's router does not expose; the public port then answers it with 404.
+if os.environ.get("METRICS_PORT"):
+    bind.append(f"0.0.0.0:{os.environ['METRICS_PORT']}")
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in this directory and
+# a scrape merges them. It must be in the environment before a worker imports the app (and so
+# prometheus_client); a fresh directory of our own when the operator did not choose one (a
+# chosen one must be emptied before the processes start: scripts/run.sh does).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="supportapp-metrics-")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count(), 4)))
 # The same processes serve HTTP and the /ws WebSockets. gevent was chosen by measurement over
 # gthread (docs/decisions.md, "gunicorn worker class for HTTP + WebSocket"): half the CPU per
@@ -31,3 +43,10 @@ def post_fork(server, worker):
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
+
+
+def child_exit(server, worker):
+    """A worker that exits stops counting in the live gauges (open WebSockets)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

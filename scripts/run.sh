@@ -14,6 +14,13 @@ esac
 PATH="$VENV/bin:$PATH"
 export PATH
 
+# One Prometheus multiprocess directory for web, worker and beat (supportapp/telemetry.py), so
+# /metrics shows all of them; emptied at each start (stale files would count as live).
+PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus}"
+find "$PROMETHEUS_MULTIPROC_DIR" -name "*.db" -delete 2>/dev/null || true
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+export PROMETHEUS_MULTIPROC_DIR
+
 flask --app wsgi db upgrade
 flask --app wsgi demo ensure-superadmin
 # honcho gives the first process (web) PORT, the next ones PORT+100, PORT+200.

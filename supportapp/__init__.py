@@ -10,7 +10,7 @@ from flask import Flask, g, request
 from flask_cors import CORS
 from sqlalchemy import event
 
-from supportapp import auth
+from supportapp import auth, telemetry
 from supportapp.api.blueprint import register_security
 from supportapp.config import Config
 from supportapp.errors import register_error_handlers
@@ -49,6 +49,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     )
     register_error_handlers(app)
     _register_request_id(app)
+    telemetry.init_app(app)
     _register_blueprints(app)
 
     from supportapp import cli, jobs

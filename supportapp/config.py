@@ -259,6 +259,13 @@ SETTINGS: tuple[Setting, ...] = (
         "sites allowed to frame /widget (CSP frame-ancestors sources, space-separated)",
         _csp_sources,
     ),
+    Setting("METRICS_ENABLED", "true", "serve Prometheus metrics at GET /metrics", _bool),
+    Setting(
+        "METRICS_PORT",
+        None,
+        "serve /metrics on this internal port instead of the public one (web processes)",
+        _positive_int,
+    ),
     Setting(
         "DEMO_SUPERADMIN_EMAIL",
         "admin@supportapp.local",

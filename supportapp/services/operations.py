@@ -1,0 +1,32 @@
+"""The service's state as operators watch it (read at each /metrics scrape)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from supportapp.extensions import db
+from supportapp.models import ChatSession, SessionStatus
+from supportapp.models.base import utcnow
+from supportapp.services.sessions import SessionFilters, count_sessions
+
+
+def current_state() -> list[tuple[str, str, float]]:
+    """(metric name, help, value) of each state gauge, read in one short transaction."""
+    try:
+        waiting = count_sessions(SessionFilters(status=SessionStatus.PENDING))
+        oldest = db.session.scalar(
+            select(func.min(ChatSession.queued_at)).where(
+                ChatSession.status == SessionStatus.PENDING
+            )
+        )
+    finally:
+        db.session.rollback()
+    longest = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+    return [
+        ("supportapp_queue_length", "Chat sessions waiting in the queue", float(waiting)),
+        (
+            "supportapp_queue_longest_wait_seconds",
+            "How long the longest-waiting queued session has waited",
+            max(longest, 0.0),
+        ),
+    ]
