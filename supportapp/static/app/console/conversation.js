@@ -185,7 +185,13 @@ function Timeline({ state, session, details }) {
   const messages = state.messages[session.id] || [];
   const notes = state.notes[session.id] || [];
   const transfers = details?.transfers || details?.session?.transfers || [];
-  const agents = new Map((state.agents || []).map((a) => [a.id, a.name]));
+  // Support agents cannot list agents: names also come from events, my profile and details.
+  const agents = new Map([
+    ...Object.entries(state.agentNames),
+    ...(state.agents || []).map((a) => [a.id, a.name]),
+    ...(state.agent ? [[state.agent.id, state.agent.name]] : []),
+    ...(details?.agent ? [[details.agent.id, details.agent.name]] : []),
+  ]);
   const items = [
     ...messages.map((m) => ({ kind: "message", at: m.timestamp, item: m })),
     ...notes.map((n) => ({ kind: "note", at: n.createdAt, item: n })),

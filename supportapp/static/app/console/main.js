@@ -25,11 +25,12 @@ async function loadAll() {
   const mine = state.agent
     ? api.get(`/api/chat/sessions/all${query({ supportAgentId: "me", status: "active", limit: 100, sortBy: "lastMessageAt", sortOrder: "desc" })}`)
     : Promise.resolve({ sessions: [] });
-  const [queue, own, agent, templates] = await Promise.all([
+  const [queue, own, agent, templates, teams] = await Promise.all([
     api.get("/api/chat/queue?limit=100"),
     mine,
     state.agent ? api.get("/api/support/agents/me") : Promise.resolve(null),
     api.get("/api/support/templates?limit=100").catch(() => ({ templates: [] })),
+    api.optional("/api/support/teams").catch(() => null),
   ]);
   store.set((s) => {
     // Lists are rebuilt from what the server says now; the open conversation is kept.
@@ -39,6 +40,7 @@ async function loadAll() {
       ...upsertSessions(base, [...kept, ...queue.sessions, ...own.sessions]),
       agent: agent || s.agent,
       templates: templates.templates || [],
+      teams: teams || [],
     };
   });
   const { selectedId } = store.get();
@@ -61,6 +63,7 @@ function onEvent(name, data) {
   const state = store.get();
   const session = data?.session;
   if (session) store.set((s) => upsertSessions(s, [session]));
+  if (data?.agent?.id) store.set((s) => ({ agentNames: { ...s.agentNames, [data.agent.id]: data.agent.name } }));
   switch (name) {
     case "chat_created":
       alertNewChat(store, session);

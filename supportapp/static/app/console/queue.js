@@ -4,7 +4,7 @@ import { html } from "../html.js";
 import { useEffect, useState } from "preact/hooks";
 import { query } from "../api.js";
 import { t, fmt } from "../strings.js";
-import { since } from "../format.js";
+import { duration, since } from "../format.js";
 import { queueOf, upsertSessions } from "./store.js";
 import { openConversation } from "./conversation.js";
 
@@ -27,7 +27,7 @@ function SlaBadge({ session, now }) {
   if (!due) return null;
   const left = Date.parse(due) - now;
   if (session.sla.firstResponseBreached || left <= 0) return html`<span class="badge sla breached">${t.queue.slaBreached}</span>`;
-  return html`<span class=${`badge sla ${left < 5 * 60000 ? "warn" : ""}`} data-testid="sla">${fmt(t.queue.slaDue, { d: since(new Date(now - left).toISOString(), now) })}</span>`;
+  return html`<span class=${`badge sla ${left < 5 * 60000 ? "warn" : ""}`} data-testid="sla">${fmt(t.queue.slaDue, { d: duration(left) })}</span>`;
 }
 
 function TeamBadge({ session, teams }) {

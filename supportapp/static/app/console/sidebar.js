@@ -7,11 +7,18 @@ import { t, fmt } from "../strings.js";
 import { clock } from "../format.js";
 import { openConversation } from "./conversation.js";
 
-// Search highlights come as text with <b>…</b> around the matches: split on those markers and
-// render the pieces as text, the matches in <mark>. Nothing is ever parsed as HTML.
+// A search highlight is the message HTML-escaped with <mark>…</mark> around the matches. It is
+// split on those markers and each piece un-escaped and rendered as text (matches inside
+// <mark> elements): nothing is ever parsed as HTML.
+const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+
+function unescapeHtml(text) {
+  return text.replace(/&(amp|lt|gt|quot|#x27|#39);/g, (entity) => ENTITIES[entity]);
+}
+
 export function Highlight({ text }) {
-  const parts = String(text || "").split(/<\/?b>/);
-  return html`<span class="highlight">${parts.map((part, i) => (i % 2 ? html`<mark>${part}</mark>` : part))}</span>`;
+  const parts = String(text || "").split(/<\/?mark>/);
+  return html`<span class="highlight">${parts.map((part, i) => (i % 2 ? html`<mark>${unescapeHtml(part)}</mark>` : unescapeHtml(part)))}</span>`;
 }
 
 async function previousSessions(api, userId) {
@@ -74,7 +81,7 @@ function Search({ api, store }) {
       ${results.length === 0 && html`<li class="empty">${t.sidebar.noResults}</li>`}
       ${results.map(
         (r) => html`<li><button type="button" class="link" onClick=${() => openConversation(api, store, r.session.id)}>
-          ${clock(r.message?.timestamp || r.session.createdAt)} — <${Highlight} text=${r.highlight || r.message?.message} />
+          ${clock(r.message?.timestamp || r.session.createdAt)} — ${r.highlight ? html`<${Highlight} text=${r.highlight} />` : r.message?.message}
         </button></li>`,
       )}
     </ul>`}

@@ -43,6 +43,7 @@ export const initialState = {
   selectedId: null,
   connection: { status: "connecting", retryInMs: 0 },
   agents: [],
+  agentNames: {},
   stats: null,
   templates: [],
   features: {},
