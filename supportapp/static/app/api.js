@@ -2,6 +2,25 @@
 // closes) and in memory; never in a URL, cookie or localStorage.
 import { t } from "./strings.js";
 
+// sessionStorage, or a memory stand-in where the browser denies it (a widget framed by
+// another site while third-party storage is blocked): then a reload forgets the tab's state,
+// and an identified visitor still finds their open chat through the API.
+export const tabStorage = (() => {
+  try {
+    const probe = "supportapp.probe";
+    window.sessionStorage.setItem(probe, "1");
+    window.sessionStorage.removeItem(probe);
+    return window.sessionStorage;
+  } catch {
+    const memory = new Map();
+    return {
+      getItem: (key) => (memory.has(key) ? memory.get(key) : null),
+      setItem: (key, value) => memory.set(key, String(value)),
+      removeItem: (key) => memory.delete(key),
+    };
+  }
+})();
+
 export class ApiError extends Error {
   constructor(status, body) {
     const message = Array.isArray(body?.message) ? body.message.join(" ") : body?.message;
@@ -14,7 +33,7 @@ export class ApiError extends Error {
 export class Api {
   constructor(storageKey) {
     this.storageKey = storageKey;
-    const saved = JSON.parse(sessionStorage.getItem(storageKey) || "null");
+    const saved = JSON.parse(tabStorage.getItem(storageKey) || "null");
     this.tokens = saved || null;
     this.onSignedOut = () => {};
   }
@@ -25,8 +44,8 @@ export class Api {
 
   setTokens(tokens) {
     this.tokens = tokens ? { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken } : null;
-    if (this.tokens) sessionStorage.setItem(this.storageKey, JSON.stringify(this.tokens));
-    else sessionStorage.removeItem(this.storageKey);
+    if (this.tokens) tabStorage.setItem(this.storageKey, JSON.stringify(this.tokens));
+    else tabStorage.removeItem(this.storageKey);
   }
 
   async refresh() {

@@ -3,6 +3,8 @@
 // reconnects with exponential backoff and jitter, refreshes the token on 4401, and asks the
 // page to refetch over REST on `resync_required`. It never gives up: a person sees
 // "reconectando", never a dead "desconectado".
+import { tabStorage } from "./api.js";
+
 const MAX_DELAY_MS = 15000;
 
 export class LiveSocket {
@@ -13,7 +15,7 @@ export class LiveSocket {
     this.onStatus = onStatus;
     this.onResync = onResync;
     this.onTyping = onTyping || (() => {});
-    this.lastEventId = sessionStorage.getItem(storageKey);
+    this.lastEventId = tabStorage.getItem(storageKey);
     this.attempt = 0;
     this.ws = null;
     this.timer = null;
@@ -78,7 +80,7 @@ export class LiveSocket {
       }
       if (!frame.id) return; // pong and other notices
       this.lastEventId = frame.id;
-      sessionStorage.setItem(this.storageKey, frame.id);
+      tabStorage.setItem(this.storageKey, frame.id);
       this.onEvent(frame.event, frame.data, frame);
     };
     ws.onclose = async (close) => {
