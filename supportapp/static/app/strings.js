@@ -55,6 +55,7 @@ export const t = {
     anyStatus: "Cualquier estado",
     anyPriority: "Cualquier prioridad",
     anyAgent: "Cualquier agente",
+    anyTeam: "Cualquier equipo",
     unread: "{n} sin leer",
     more: "Cargar más",
     outsideHours: "fuera de horario",

@@ -79,7 +79,7 @@ function MineItem({ api, store, session, now, state }) {
 }
 
 function AllChats({ api, store, state, now }) {
-  const [filters, setFilters] = useState({ status: "", priority: "", supportAgentId: "" });
+  const [filters, setFilters] = useState({ status: "", priority: "", supportAgentId: "", teamId: "" });
   const [rows, setRows] = useState([]);
   useEffect(() => {
     api
@@ -89,7 +89,7 @@ function AllChats({ api, store, state, now }) {
         store.set((s) => upsertSessions(s, page.sessions));
       })
       .catch((error) => store.set({ error: error.message }));
-  }, [filters.status, filters.priority, filters.supportAgentId]);
+  }, [filters.status, filters.priority, filters.supportAgentId, filters.teamId]);
   const set = (key) => (event) => setFilters({ ...filters, [key]: event.target.value });
   const agents = state.agents || [];
   return html`<div>
@@ -106,6 +106,11 @@ function AllChats({ api, store, state, now }) {
         <option value="">${t.queue.anyAgent}</option>
         ${agents.map((a) => html`<option value=${a.id}>${a.name}</option>`)}
       </select>
+      ${(state.teams || []).length > 0 &&
+      html`<select value=${filters.teamId} onChange=${set("teamId")} aria-label=${t.queue.anyTeam}>
+        <option value="">${t.queue.anyTeam}</option>
+        ${state.teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
+      </select>`}
     </div>
     <ul class="list">
       ${rows.length === 0 && html`<li class="empty">${t.queue.allEmpty}</li>`}

@@ -219,7 +219,7 @@ function Chat({ initial, onFinished }) {
   useEffect(() => {
     if (session.status !== "pending") return setPosition(null);
     refreshPosition();
-    const id = setInterval(refreshPosition, 15000);
+    const id = setInterval(refreshPosition, 5000);
     return () => clearInterval(id);
   }, [session.status, session.id]);
   useEffect(() => {
