@@ -48,3 +48,20 @@ def test_admin_strip_numbers_match_the_api(people, make_agent, make_account, ope
     open_session(make_account(), "Llega uno más")
     expect(page.get_by_test_id("strip-waiting")).to_have_text(str(stats["pendingSessions"] + 1))
     assert api("/api/chat/stats")["pendingSessions"] == stats["pendingSessions"] + 1
+
+
+def test_an_admin_without_agent_profile_can_start_taking_chats(people, make_account, open_session):
+    admin = make_account("superadmin", name="Demo Admin")
+    waiting = open_session(make_account(), "¿Alguien por aquí?")
+    page = people(viewport={"width": 1280, "height": 800}).page
+    console_login(page, admin.email)
+    item = page.locator(f"[data-testid=queue-item][data-session-id='{waiting['id']}']")
+    expect(item).to_be_visible()
+    expect(item.get_by_test_id("take")).to_have_count(0)
+
+    page.get_by_test_id("become-agent").click()
+
+    expect(page.get_by_test_id("load")).to_have_text("0/5")
+    item.get_by_test_id("take").click()
+    expect(page.get_by_test_id("load")).to_have_text("1/5")
+    expect(page.get_by_test_id("conv-status")).to_have_text("Activo")

@@ -35,6 +35,7 @@ export const t = {
     away: "Ausente",
     offline: "Desconectado",
     load: "Carga",
+    becomeAgent: "Atender chats (crear mi perfil de agente)",
   },
   queue: {
     waiting: "En cola",

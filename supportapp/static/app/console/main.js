@@ -199,8 +199,22 @@ function ConnectionBanner({ connection }) {
   return html`<div class="banner" role="status" data-testid="connection" data-status=${connection.status}>${text}</div>`;
 }
 
-function PresenceSwitch({ agent }) {
-  if (!agent) return null;
+// An admin without an agent profile (the demo superadmin of `make run`) can make one to take
+// chats themselves; a support account needs an admin for that.
+function BecomeAgent({ me }) {
+  const create = async () => {
+    try {
+      store.set({ agent: await api.post("/api/support/agents", { userId: me.id, name: me.name }), error: null });
+      loadAll().catch((error) => store.set({ error: error.message }));
+    } catch (error) {
+      store.set({ error: error.message });
+    }
+  };
+  return html`<button type="button" class="secondary" data-testid="become-agent" onClick=${create}>${t.presence.becomeAgent}</button>`;
+}
+
+function PresenceSwitch({ agent, me }) {
+  if (!agent) return isAdmin(me) ? html`<${BecomeAgent} me=${me} />` : null;
   const load = html`<span class="load" data-testid="load" title=${t.presence.load}>${agent.currentActiveChats}/${agent.maxConcurrentChats}</span>`;
   if (!("presence" in agent)) return load;
   const change = async (event) => {
@@ -249,7 +263,7 @@ function Console() {
       <strong class="brand">${t.appName}</strong>
       <${ConnectionBanner} connection=${state.connection} />
       <span class="spacer"></span>
-      <${PresenceSwitch} agent=${state.agent} />
+      <${PresenceSwitch} agent=${state.agent} me=${state.me} />
       <${Alerts} api=${api} store=${store} />
       <span class="who">${state.me.name}</span>
       <button type="button" class="link" onClick=${logout}>${t.login.logout}</button>
