@@ -88,7 +88,7 @@ def test_widget_continues_the_same_conversation_after_a_reload(people):
     expect(connection(customer.page, "connected")).to_be_attached()
 
 
-def test_queue_panel_orders_by_priority_and_shows_wait(
+def test_queue_by_priority_then_taken_and_answered_with_the_keyboard(
     people, make_agent, make_account, open_session, client
 ):
     agent_account, _ = make_agent()
@@ -109,3 +109,12 @@ def test_queue_panel_orders_by_priority_and_shows_wait(
     expect(items.nth(1)).to_have_attribute("data-session-id", low["id"])
     expect(items.nth(0)).to_contain_text("Alta")
     expect(items.nth(0).get_by_test_id("wait")).to_contain_text("espera")
+
+    # Keyboard only: Enter on "Tomar" opens the chat with the cursor in the composer.
+    items.nth(0).get_by_test_id("take").focus()
+    agent.page.keyboard.press("Enter")
+    expect(agent.page.get_by_test_id("composer")).to_be_focused()
+    agent.page.keyboard.type("Ya lo reviso")
+    agent.page.keyboard.press("Enter")
+    expect(messages(agent.page, "support").last).to_contain_text("Ya lo reviso")
+    expect(items).to_have_count(1)

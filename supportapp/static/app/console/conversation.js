@@ -67,6 +67,9 @@ function Composer({ api, store, session, socket, noteAvailable, templates }) {
   const [noteMode, setNoteMode] = useState(false);
   const [picked, setPicked] = useState(0);
   const fileInput = useRef(null);
+  const textarea = useRef(null);
+  // Opening a conversation puts the cursor where the agent will type.
+  useEffect(() => textarea.current?.focus(), [session.id]);
   const typing = useMemo(
     () => typingNotifier((isTyping) => socket?.send({ type: "typing", sessionId: session.id, isTyping })),
     [session.id, socket],
@@ -116,6 +119,7 @@ function Composer({ api, store, session, socket, noteAvailable, templates }) {
   return html`<div class=${`composer ${noteMode ? "note-mode" : ""}`}>
     ${picking && html`<${TemplatePicker} templates=${templates} filter=${filter} active=${picked} onPick=${pick} />`}
     <textarea
+      ref=${textarea}
       data-testid="composer"
       aria-label=${noteMode ? t.conversation.notePlaceholder : t.conversation.placeholder}
       placeholder=${noteMode ? t.conversation.notePlaceholder : t.conversation.placeholder}
