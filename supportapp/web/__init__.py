@@ -96,6 +96,12 @@ def show_widget():
     return _page("widget.html", frame_ancestors=current_app.config["WIDGET_FRAME_ANCESTORS"])
 
 
+@bp.get("/widget/demo")
+def show_widget_demo():
+    """A stand-in for an integrator's page, carrying the README's snippet."""
+    return _page("widget_demo.html")
+
+
 @bp.get("/api/docs")
 def show_swagger_ui():
     return _page("swagger.html", spec_url="/api/openapi.json")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import expect
 
 
@@ -14,8 +12,10 @@ def test_landing_page_links_the_console_and_widget(people):
     expect(page.get_by_role("link", name="Consola de agentes")).to_have_attribute(
         "href", "/console"
     )
-    page.get_by_role("link", name=re.compile("widget")).click()
-    expect(page.get_by_test_id("widget-start")).to_be_visible()
+    page.get_by_role("link", name="Demostración del widget").click()
+    page.get_by_role("button", name="Soporte").click()
+    widget = page.frame_locator("iframe[title=Soporte]")
+    expect(widget.get_by_test_id("widget-start")).to_be_visible()
 
 
 def test_swagger_ui_and_redoc_render_the_openapi_document(people, web):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-PAGES = ["/", "/console", "/widget", "/api/docs", "/api/redoc"]
+PAGES = ["/", "/console", "/widget", "/widget/demo", "/api/docs", "/api/redoc"]
 
 
 def csp_directives(response) -> dict[str, list[str]]:
@@ -38,7 +38,8 @@ def test_page_is_html_with_a_strict_csp(client, path):
 def test_page_loads_nothing_from_another_origin(client, path):
     page = client.get(path).get_data(as_text=True)
 
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    for tag in re.findall(r"<[a-z]+\b[^>]*>", page):
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", tag), tag
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -62,7 +63,14 @@ def test_nonce_changes_on_every_response(client):
 def test_landing_page_links_console_widget_docs_and_realtime_guide(client):
     page = client.get("/").get_data(as_text=True)
 
-    for link in ("/console", "/widget", "/api/docs", "/api/redoc", "/docs/realtime.md"):
+    for link in (
+        "/console",
+        "/widget",
+        "/widget/demo",
+        "/api/docs",
+        "/api/redoc",
+        "/docs/realtime.md",
+    ):
         assert f'href="{link}"' in page
 
 
