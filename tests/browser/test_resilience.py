@@ -59,3 +59,23 @@ def test_missed_messages_appear_after_the_server_restarts(
     for index, text in enumerate(missed, start=1):
         expect(user_messages.nth(index)).to_contain_text(text)
     assert agent.problems == []
+
+
+def test_resync_required_refetches_what_the_console_shows(
+    people, make_agent, make_account, open_session
+):
+    account, _ = make_agent()
+    agent = people(viewport={"width": 1280, "height": 800})
+    console_login(agent.page, account.email)
+    waiting = open_session(make_account(), "Llegué mientras tanto")
+    expect(agent.page.get_by_test_id("queue-item")).to_have_count(1)
+
+    # A resume point the server cannot honour (malformed): it answers resync_required, and
+    # the page must load its state over REST, as on a fresh connection.
+    agent.page.evaluate("sessionStorage.setItem('supportapp.console.lastEventId', 'no-es-un-id')")
+    agent.page.reload()
+
+    item = agent.page.get_by_test_id("queue-item")
+    expect(item).to_have_count(1)
+    expect(item).to_have_attribute("data-session-id", waiting["id"])
+    expect(connection(agent.page, "connected")).to_be_visible()
