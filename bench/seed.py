@@ -288,14 +288,14 @@ def rebuild_and_check(database_url: str) -> dict[str, int]:
     verify them against the raw rows (every counter; the rollups of the oldest, a middle and the
     latest finished day) and the blocks against their days (the first and the largest)."""
     from supportapp import create_app
+    from supportapp.analytics import counters, histogram_blocks, rollups, windows
     from supportapp.config import Config
-    from supportapp.services import counters, histogram_blocks, rollups
 
     app = create_app(Config({**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}))
     with app.app_context():
         counters.rebuild_counters()
         mismatches = counters.check_counters()
-        today = rollups.utc_today()
+        today = windows.utc_today()
         days = [today - timedelta(days=n) for n in range(DAYS + 1, 0, -1)]
         for day in tqdm(days, unit="days", desc="daily rollups"):
             rollups.rollup_day(day)

@@ -8,10 +8,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from supportapp.analytics import counters
 from supportapp.api.auth.schemas import RegisterSchema
 from supportapp.errors import DomainError
 from supportapp.models import Role
-from supportapp.services import counters
 from supportapp.services import users as user_service
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])

@@ -222,7 +222,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "METRICS_EXACT_UP_TO",
         "20000",
-        "time values up to which medians/p90s are exact; above, from histograms (±1 %)",
+        "time values up to which medians/p90s are exact; above, from histograms (within 2 %)",
         _non_negative_int,
     ),
     Setting(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
+from supportapp.analytics import rollups
 from supportapp.jobs import celery
-from supportapp.services import rollups
 
 
 @celery.task(name="workers.rollup_tasks.rollup_recent")

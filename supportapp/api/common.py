@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
+from supportapp.analytics.stats import Range
 from supportapp.errors import NotFound, ValidationFailed
-from supportapp.services.stats import Range
 
 
 class TrimmedString(ma.fields.String):

@@ -1,4 +1,4 @@
-"""Per-day aggregates of the support work, kept by a periodic task (services/rollups.py).
+"""Per-day aggregates of the support work, kept by a periodic task (analytics/rollups.py).
 
 A row is one UTC day × one agent. The day is the UTC creation day of the sessions the figures
 belong to (the same cohort rule as GET /api/chat/stats: every figure follows the sessions
@@ -68,7 +68,7 @@ class DailyRollup(db.Model):
 
 class DailyHistogram(db.Model):
     """How many first-response, response and resolution times of the sessions created on `day`
-    fall in each log-scale bucket (services/histograms.py), per agent and OVERALL — what the
+    fall in each log-scale bucket (analytics/histograms.py), per agent and OVERALL — what the
     medians and 90th percentiles of large ranges are read from. Written with the day's
     DailyRollup rows, in the same transaction."""
 
@@ -76,7 +76,7 @@ class DailyHistogram(db.Model):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    # services.histograms.Figure
+    # analytics.histograms.Figure
     figure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -86,7 +86,7 @@ class HistogramBlock(db.Model):
     """A run of 2**level consecutive rolled-up days starting on `first_day` (aligned: the
     day's ordinal is a multiple of 2**level) whose histograms are summed in
     HistogramBlockCount, so any range of days is read from O(log days) blocks
-    (services/histogram_blocks.py). Deleted, with its counts, when one of its days is rolled up
+    (analytics/histogram_blocks.py). Deleted, with its counts, when one of its days is rolled up
     again; rebuilt by the next periodic run."""
 
     __tablename__ = "stats_histogram_blocks"
@@ -99,7 +99,7 @@ class HistogramBlock(db.Model):
 class HistogramBlockCount(db.Model):
     """The DailyHistogram counts of a block's days, summed, for one agent (or OVERALL) and
     figure: `counts` holds big-endian int4 counts of buckets first_bucket, first_bucket + 1, …
-    (services/histograms.py DENSE)."""
+    (analytics/histograms.py DENSE)."""
 
     __tablename__ = "stats_histogram_block_counts"
     __table_args__ = (

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from supportapp.services import metrics as metrics_service
+from supportapp.analytics import metrics as metrics_service
 from tests.api.metrics_data import ALL_A, IDLE, MAY_A, MAY_B, NO_TIMES, seed
 from tests.conftest import assert_error
 
@@ -242,8 +242,8 @@ def test_every_agent_in_a_constant_number_of_queries(app, admin, history, make_a
     """The same statements for 3 agents as for 6 (no per-agent query)."""
     from sqlalchemy import event
 
+    from supportapp.analytics.stats import Range
     from supportapp.extensions import db
-    from supportapp.services.stats import Range
 
     def statements_for_all_agents() -> tuple[int, list[str]]:
         statements: list[str] = []

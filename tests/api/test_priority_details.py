@@ -133,7 +133,7 @@ def test_counters_stay_exact_through_messages_priority_and_close(
 ):
     """Messages only move last_message_at and unread counts (the counter trigger exits
     early); assignment, priority and closing change counted columns."""
-    from supportapp.services.counters import CHECK_SQL, check_counters
+    from supportapp.analytics.counters import CHECK_SQL, check_counters
 
     def assert_exact() -> None:
         with app.app_context():

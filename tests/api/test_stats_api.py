@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from supportapp.analytics import stats as stats_service
 from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus, User
-from supportapp.services import stats as stats_service
 from tests.conftest import assert_error
 
 URL = "/api/chat/stats"

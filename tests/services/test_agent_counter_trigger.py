@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from supportapp.analytics.counters import CHECK_SQL, check_counters
 from supportapp.extensions import db
 from supportapp.models import ChatSession, Role, SessionStatus, SupportAgent, User
-from supportapp.services.counters import CHECK_SQL, check_counters
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
+from supportapp.analytics.histograms import Histograms, bucket_bounds, bucket_of, sparse_sql
 from supportapp.extensions import db
-from supportapp.services.histograms import Histograms, bucket_bounds, bucket_of, sparse_sql
 
 
 def linear_percentile(values: list[float], fraction: float) -> float:

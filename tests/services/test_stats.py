@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import delete, text, update
 
+from supportapp.analytics.stats import Range, chat_stats
 from supportapp.api.common import parse_date_range
 from supportapp.errors import ValidationFailed
 from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Role, Sender, SessionStatus, User
-from supportapp.services.stats import Range, chat_stats
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

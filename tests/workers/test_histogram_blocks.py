@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
+from supportapp.analytics import histogram_blocks, rollups, windows
+from supportapp.analytics.histogram_blocks import cover
 from supportapp.extensions import db
 from supportapp.models import OVERALL
-from supportapp.services import histogram_blocks, rollups
-from supportapp.services.histogram_blocks import cover
 from tests.workers.test_rollups import DAYS_BACK, history  # noqa: F401 (fixture)
 
 # A day whose ordinal is a multiple of 8 (so aligned for levels 0–3).
@@ -74,7 +74,7 @@ def all_blocks() -> set[tuple[int, date]]:
 
 
 def rolled_days() -> list[date]:
-    return rollups.plan_window(None, None).rolled_days
+    return windows.plan_window(None, None).rolled_days
 
 
 @pytest.mark.usefixtures("history")
@@ -84,7 +84,7 @@ def test_a_periodic_run_builds_every_block_whose_days_are_rolled_up(app_ctx):
     rollups.rollup_recent(16)
     rolled = set(rolled_days())
     blocks = all_blocks()
-    oldest = rollups.utc_today() - timedelta(days=DAYS_BACK)
+    oldest = windows.utc_today() - timedelta(days=DAYS_BACK)
     assert (2, oldest - timedelta(days=oldest.toordinal() % 4)) in blocks
     assert any(level == 3 for level, _ in blocks)
     for level, first_day in blocks:
@@ -126,8 +126,8 @@ def test_percentiles_through_blocks_equal_percentiles_through_days(app_ctx, agen
             {"overall": OVERALL},
         )
     assert all_blocks()
-    plan = rollups.plan_window(None, None)
-    through_blocks = rollups.plan_percentiles(plan, agent_id)
+    plan = windows.plan_window(None, None)
+    through_blocks = windows.plan_percentiles(plan, agent_id)
     db.session.execute(text("DELETE FROM stats_histogram_blocks"))
-    assert rollups.plan_percentiles(plan, agent_id) == through_blocks
+    assert windows.plan_percentiles(plan, agent_id) == through_blocks
     assert through_blocks

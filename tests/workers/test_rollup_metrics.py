@@ -11,11 +11,12 @@ import pytest
 from flask import current_app
 from sqlalchemy import text
 
+from supportapp.analytics import metrics, rollups
+from supportapp.analytics.histograms import ACCURACY, Figure, bucket_of
+from supportapp.analytics.stats import Range
+from supportapp.analytics.windows import plan_window, utc_today
 from supportapp.extensions import db
 from supportapp.models import OVERALL
-from supportapp.services import metrics, rollups
-from supportapp.services.histograms import Figure, bucket_of
-from supportapp.services.stats import Range
 from tests.workers.test_rollups import DAYS_BACK, history  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("history")
@@ -41,7 +42,7 @@ def everything(window: Range) -> tuple[list[dict], dict]:
 def test_metrics_from_rollups_equal_metrics_from_raw_rows(app_ctx):
     before = [everything(window) for window in windows()]
     rollups.rollup_recent(DAYS_BACK + 1)
-    plan = rollups.plan_window(None, None)
+    plan = plan_window(None, None)
     assert len(plan.rolled_days) >= DAYS_BACK  # the reads below do use the rollups
     after = [everything(window) for window in windows()]
     assert after == before
@@ -53,7 +54,7 @@ def test_rollup_histograms_equal_a_direct_bucketing(app_ctx):
 
     def count(created_at, agent, figure, seconds):
         day = created_at.astimezone(UTC).date()
-        if day >= rollups.utc_today():
+        if day >= utc_today():
             return
         for key in {OVERALL, agent} - {None}:
             expected[(day, key, int(figure), bucket_of(seconds))] += 1
@@ -106,8 +107,9 @@ def test_histogram_percentiles_stay_within_two_percent(app_ctx, monkeypatch, rol
                     if want is None:
                         assert got is None
                     else:
-                        # ±2 % of (1 s + value), plus the rounding to 0.1 minute of both.
-                        assert got == pytest.approx(want, abs=0.02 * (want + 1 / 60) + 0.1 + 1e-9)
+                        # ACCURACY of (1 s + value), plus the rounding to 0.1 minute of both.
+                        bound = ACCURACY * (want + 1 / 60) + 0.1 + 1e-9
+                        assert got == pytest.approx(want, abs=bound)
 
 
 @pytest.mark.parametrize("timezone", ["UTC", "America/Bogota", "Asia/Kolkata", "Europe/Madrid"])

@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
+from supportapp.analytics import rollups, windows
+from supportapp.analytics.rollup_sql import COLUMNS, FLOAT_COLUMNS
 from supportapp.extensions import db
 from supportapp.jobs import ROLLUP_RECENT
 from supportapp.models import OVERALL, DailyRollup, RollupDirtyDay
-from supportapp.services import rollups
-from supportapp.services.rollup_sql import COLUMNS, FLOAT_COLUMNS
 from tests.processes.helpers import celery_control, celery_worker, wait_for
 
 DAYS_BACK = 5
@@ -242,7 +242,7 @@ def sum_range(figures: dict, first: date, last: date) -> dict[uuid.UUID, dict[st
     return dict(totals)
 
 
-def as_figures(totals: rollups.RangeTotals) -> dict[uuid.UUID, dict[str, float]]:
+def as_figures(totals: windows.RangeTotals) -> dict[uuid.UUID, dict[str, float]]:
     result = {OVERALL: totals.overall.as_dict()}
     result.update({agent: t.as_dict() for agent, t in totals.agents.items()})
     return result
@@ -256,7 +256,7 @@ def past_days(today: date) -> set[date]:
 
 
 def test_rollups_equal_a_direct_computation_on_the_same_data(app_ctx, history):
-    today = rollups.utc_today()
+    today = windows.utc_today()
     done = rollups.rollup_recent(DAYS_BACK)
 
     assert set(done) == past_days(today)
@@ -269,7 +269,7 @@ def test_rollups_equal_a_direct_computation_on_the_same_data(app_ctx, history):
 
 
 def test_rollup_of_an_empty_day_writes_its_overall_row(app_ctx):
-    day = rollups.utc_today() - timedelta(days=30)
+    day = windows.utc_today() - timedelta(days=30)
     assert rollups.rollup_day(day) == 1
     row = db.session.get(DailyRollup, (day, OVERALL))
     assert row is not None
@@ -280,21 +280,21 @@ def test_rerunning_a_rollup_is_idempotent(app_ctx, history):
     rollups.rollup_recent(DAYS_BACK)
     first = rollup_rows()
     rollups.rollup_recent(DAYS_BACK)
-    rollups.rollup_day(rollups.utc_today() - timedelta(days=2))
+    rollups.rollup_day(windows.utc_today() - timedelta(days=2))
     db.session.expire_all()
     assert rollup_rows() == first
     assert db.session.scalar(select(db.func.count()).select_from(DailyRollup)) == len(first)
 
 
 def test_changing_a_past_session_marks_its_day_and_rerunning_corrects_it(app_ctx, history):
-    today = rollups.utc_today()
+    today = windows.utc_today()
     agents = history[0]
     rollups.rollup_recent(DAYS_BACK)
     # (Marks of today itself, made in its last minutes, wait for the day to end.)
     past_marks = select(db.func.count()).where(RollupDirtyDay.day < today)
     assert db.session.scalar(past_marks) == 0
     old_day = today - timedelta(days=DAYS_BACK - 1)
-    lo, hi = rollups.day_bounds(old_day, old_day)
+    lo, hi = windows.day_bounds(old_day, old_day)
     session = db.session.execute(
         text(
             "SELECT id, user_id FROM chat_sessions WHERE created_at >= :lo AND created_at < :hi"
@@ -334,7 +334,7 @@ def test_changing_a_past_session_marks_its_day_and_rerunning_corrects_it(app_ctx
     # Until the rollup runs, the reader computes the dirty day from raw rows: still exact.
     expected = direct_figures()
     first, last = today - timedelta(days=DAYS_BACK), today
-    assert_same(as_figures(rollups.range_totals(first, last)), sum_range(expected, first, last))
+    assert_same(as_figures(windows.range_totals(first, last)), sum_range(expected, first, last))
     assert rollup_rows({old_day}) == before  # the stored rows are stale
 
     # A run whose recent window does not reach that day still recomputes it (it is marked).
@@ -348,10 +348,10 @@ def test_changing_a_past_session_marks_its_day_and_rerunning_corrects_it(app_ctx
 
 def test_a_session_created_late_for_a_past_day_lands_in_that_day(app_ctx, history):
     """Late-arriving data (e.g. imported rows) corrects the day it belongs to."""
-    today = rollups.utc_today()
+    today = windows.utc_today()
     rollups.rollup_recent(DAYS_BACK)
     day = today - timedelta(days=2)
-    lo, _ = rollups.day_bounds(day, day)
+    lo, _ = windows.day_bounds(day, day)
     before = db.session.get(DailyRollup, (day, OVERALL)).sessions_created
     db.session.execute(
         text(
@@ -368,36 +368,36 @@ def test_a_session_created_late_for_a_past_day_lands_in_that_day(app_ctx, histor
 
 
 def test_range_totals_combine_rollups_with_todays_raw_tail(app_ctx, history):
-    today = rollups.utc_today()
+    today = windows.utc_today()
     first = today - timedelta(days=DAYS_BACK)
     expected = sum_range(direct_figures(), first, today)
     # Before any rollup: everything from raw rows.
-    assert_same(as_figures(rollups.range_totals(first, today)), expected)
+    assert_same(as_figures(windows.range_totals(first, today)), expected)
     rollups.rollup_recent(DAYS_BACK)
     # Rolled-up days from rollups, today from raw rows.
-    assert_same(as_figures(rollups.range_totals(first, today)), expected)
-    assert_same(as_figures(rollups.raw_totals(first, today)), expected)
+    assert_same(as_figures(windows.range_totals(first, today)), expected)
+    assert_same(as_figures(windows.raw_totals(first, today)), expected)
     # A sub-range, an open-ended one, and one in the future.
     mid = today - timedelta(days=2)
-    assert_same(as_figures(rollups.range_totals(mid, mid)), sum_range(direct_figures(), mid, mid))
-    assert_same(as_figures(rollups.range_totals(date(2000, 1, 1), date(2999, 1, 1))), expected)
-    future = rollups.range_totals(today + timedelta(days=1), today + timedelta(days=9))
+    assert_same(as_figures(windows.range_totals(mid, mid)), sum_range(direct_figures(), mid, mid))
+    assert_same(as_figures(windows.range_totals(date(2000, 1, 1), date(2999, 1, 1))), expected)
+    future = windows.range_totals(today + timedelta(days=1), today + timedelta(days=9))
     assert future.overall.sessions_created == 0 and not future.agents
 
 
 def test_range_totals_averages(app_ctx, history):
-    totals = rollups.range_totals(rollups.utc_today() - timedelta(days=DAYS_BACK), date.max)
+    totals = windows.range_totals(windows.utc_today() - timedelta(days=DAYS_BACK), date.max)
     overall = totals.overall
     assert overall.average_response_seconds == pytest.approx(
         overall.response_seconds / overall.responses
     )
     assert overall.average_rating == pytest.approx(overall.rating_sum / overall.ratings)
-    assert rollups.Totals().average_resolution_seconds is None
+    assert windows.Totals().average_resolution_seconds is None
 
 
 @pytest.mark.slow
 def test_the_rollup_task_runs_on_a_real_worker(app, test_environ, history):
-    today = rollups.utc_today()
+    today = windows.utc_today()
     with (
         celery_worker(test_environ, name="rollups") as _worker,
         celery_control(test_environ) as control,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from supportapp.analytics import metrics, stats
 from supportapp.api.blueprint import Blueprint, ok
 from supportapp.api.chat.schemas import (
     AssignSchema,
@@ -35,7 +36,7 @@ from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
 from supportapp.models import SUPPORT_ROLES, Priority, Role, SessionStatus
 from supportapp.representations import message_dict, rating_dict, session_dict
-from supportapp.services import assignment, messages, metrics, queue, ratings, sessions, stats
+from supportapp.services import assignment, messages, queue, ratings, sessions
 from supportapp.services.agents import my_agent
 
 bp = Blueprint("chat", __name__, url_prefix="/api/chat", description="Chat sessions")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from supportapp.analytics import metrics
 from supportapp.api.blueprint import Blueprint, ok
 from supportapp.api.common import parse_date_range, parse_id
 from supportapp.api.metrics.schemas import (
@@ -14,7 +15,6 @@ from supportapp.api.metrics.schemas import (
 )
 from supportapp.auth.actor import current_actor
 from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES
-from supportapp.services import metrics
 from supportapp.services.agents import MSG_AGENT_NOT_FOUND, my_agent
 
 bp = Blueprint(

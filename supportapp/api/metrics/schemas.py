@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from supportapp.analytics.metrics import SORT_KEYS
 from supportapp.api.blueprint import envelope
-from supportapp.services.metrics import SORT_KEYS
 
 DATE_TIME = {"format": "date-time"}
 MINUTES = "Minutes, one decimal; null when there is no data"

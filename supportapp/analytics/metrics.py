@@ -4,12 +4,13 @@
 One range rule for every figure, as in the dashboard stats: only sessions *created* in
 [from, to) count, together with their messages and ratings.
 
-Where the numbers come from (services/rollups.py): counts, sums, averages and ratings from the
+Where the numbers come from (analytics/windows.py): counts, sums, averages and ratings from the
 daily rollups of the whole UTC days inside the range plus raw rows for the rest (the partial
 days at the edges, today, days not rolled up yet); so their cost follows the number of days,
 not of sessions. Medians and 90th percentiles are exact (PostgreSQL's `percentile_cont` over
 the raw values) while the range holds at most METRICS_EXACT_UP_TO time values; above that they
-are read from the daily log-scale histograms (services/histograms.py, within ±1 %).
+are read from the daily log-scale histograms (analytics/histograms.py: within 2 % of
+1 s + the exact value).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import ColumnElement, Integer, and_, case, cast, extract, func, select, true
 
+from supportapp.analytics import windows
+from supportapp.analytics.histograms import Figure
+from supportapp.analytics.stats import Range, created_counts
+from supportapp.analytics.windows import Totals
 from supportapp.auth.actor import Actor
 from supportapp.errors import Forbidden
 from supportapp.extensions import db
@@ -35,11 +40,7 @@ from supportapp.models import (
     SessionStatus,
     SupportAgent,
 )
-from supportapp.services import rollups
 from supportapp.services.agents import get_agent
-from supportapp.services.histograms import Figure
-from supportapp.services.rollups import Totals
-from supportapp.services.stats import Range, created_counts
 
 TIME_FIGURES = ("firstResponseTime", "responseTime", "resolutionTime")
 COUNT_FIGURES = ("chatsHandled", "activeChats", "closedChats", "messagesSent")
@@ -53,7 +54,7 @@ SORT_KEYS = (
     *(f"{figure}.{statistic}" for figure in TIME_FIGURES for statistic in STATISTICS),
     "name",
 )
-# The figure of each time, and its count and seconds columns in rollups.Totals.
+# The figure of each time, and its count and seconds columns in windows.Totals.
 TIMES = {
     "firstResponseTime": (Figure.FIRST_RESPONSE, "first_responses", "first_response_seconds"),
     "responseTime": (Figure.RESPONSE, "responses", "response_seconds"),
@@ -177,8 +178,8 @@ def _exact_percentiles(window: Range, agent_id: uuid.UUID | None) -> Percentiles
 
 def _percentiles(
     window: Range,
-    plan: rollups.WindowPlan,
-    totals: rollups.RangeTotals,
+    plan: windows.WindowPlan,
+    totals: windows.RangeTotals,
     agent_id: uuid.UUID | None,
     keys: list[uuid.UUID],
 ) -> Percentiles:
@@ -189,7 +190,7 @@ def _percentiles(
         values = sum(_time_values(totals.agents.get(key)) for key in keys)
     if values <= _exact_limit():
         return _exact_percentiles(window, agent_id)
-    return rollups.plan_percentiles(plan, agent_id)
+    return windows.plan_percentiles(plan, agent_id)
 
 
 # --- per agent ---------------------------------------------------------------------------------
@@ -204,8 +205,8 @@ def agent_metrics(window: Range, agent_id: uuid.UUID | None = None) -> list[dict
     if agent_id is not None:
         agents = agents.where(SupportAgent.id == agent_id)
     found = db.session.execute(agents).all()
-    plan = rollups.plan_window(window.start, window.end)
-    totals = rollups.plan_totals(plan, agent_id)
+    plan = windows.plan_window(window.start, window.end)
+    totals = windows.plan_totals(plan, agent_id)
     keys = [agent.id for agent in found]
     percentiles = _percentiles(window, plan, totals, agent_id, keys)
     return [
@@ -266,8 +267,8 @@ def sort_metrics(
 def team_metrics(window: Range, *, timezone: str) -> dict[str, Any]:
     """`advanced` of GET /api/chat/stats: the same definitions as the per-agent figures over
     every session created in the range, whoever handled it."""
-    plan = rollups.plan_window(window.start, window.end)
-    totals = rollups.plan_totals(plan, OVERALL)
+    plan = windows.plan_window(window.start, window.end)
+    totals = windows.plan_totals(plan, OVERALL)
     percentiles = _percentiles(window, plan, totals, OVERALL, [OVERALL])
     return {
         **_figures_from(totals.overall, percentiles.get(OVERALL, {})),

@@ -4,7 +4,7 @@ the percentiles of a range of N rolled-up days read O(log N) blocks instead of N
 A block of level k starts on a day whose ordinal is a multiple of 2**k and covers 2**k days;
 it exists once both its halves do (level k − 1; level 0 is the day itself, in
 stats_daily_histograms) and holds the sum of its days' counts, one dense run of counts per
-agent and figure (a few hundred bytes instead of hundreds of rows: services/histograms.py).
+agent and figure (a few hundred bytes instead of hundreds of rows: analytics/histograms.py).
 Blocks are derived data with one rule for freshness: rolling up a day again deletes every block
 that contains it (`forget_blocks_of`, inside rollup_day's transaction), and
 `build_missing_blocks` — run after each periodic rollup — builds every block whose halves
@@ -19,16 +19,16 @@ from datetime import date, timedelta
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from supportapp.analytics.histograms import Histograms, sparse_sql
 from supportapp.extensions import db
 from supportapp.models import OVERALL, HistogramBlockCount
-from supportapp.services.histograms import Histograms, sparse_sql
 from supportapp.services.unit_of_work import unit_of_work
 
 MAX_LEVEL = 10  # 1024 days
 # Advisory-lock namespace ("Roll") of the rollups: object = a day's ordinal (rollup_day: two runs
 # of one day take turns) or BLOCKS_LOCK_OBJECT, which no ordinal takes (block builds and
 # rollup_day's deletions of blocks take turns, so a build never sums a day being replaced).
-# Defined here rather than in services/rollups.py, which imports this module.
+# Defined here rather than in analytics/rollups.py, which imports this module.
 ROLLUP_LOCK_CLASS = 0x526F6C6C
 BLOCKS_LOCK_OBJECT = -1
 

@@ -20,7 +20,7 @@ are looked up from :lo − 1 hour on, through the BRIN index on their time.
 
 from __future__ import annotations
 
-from supportapp.services.histograms import BUCKET_SQL, Figure
+from supportapp.analytics.histograms import BUCKET_SQL, Figure
 
 INT_COLUMNS = (
     "sessions_created",

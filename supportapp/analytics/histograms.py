@@ -2,12 +2,14 @@
 percentiles read from them.
 
 A value of `s` seconds falls in bucket `floor(ln(1 + s) / ln(GROWTH))`: each bucket is 2 %
-wider than the one before, so about 900 buckets cover one second to a year and any value is
-known to within ±1 % of (1 + s). Daily rollups keep one count per (day, agent, figure, bucket)
+wider than the one before (ACCURACY), so about 900 buckets cover one second to a year. A
+percentile read from them lies in the same bucket as the exact one, so it is within 2 % of
+(1 s + the exact value) — the one accuracy figure of the histograms, quoted in README.md and
+docs/metrics.md. Daily rollups keep one count per (day, agent, figure, bucket)
 (`stats_daily_histograms`), histogram blocks the sums of runs of days; the reader merges them
 with the raw tail, bucketed by the same expression, in `Histograms` and reads medians and p90s
 from the merged counts with numpy, every agent at once. Exact percentiles stay the rule for
-small ranges (services/metrics.py decides which path a request takes).
+small ranges (analytics/metrics.py decides which path a request takes).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import numpy as np
 
 GROWTH = 1.02
 LN_GROWTH = math.log(GROWTH)
+# Error bound of a percentile read from the histograms, relative to (1 s + the exact value).
+ACCURACY = GROWTH - 1
 
 
 class Figure(IntEnum):
