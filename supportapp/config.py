@@ -124,6 +124,18 @@ def _algorithm(value: str) -> str:
     return value
 
 
+def _claim_name(value: str) -> str:
+    if not value.strip() or len(value) > 100:
+        raise ValueError("must be a claim name of 1 to 100 characters")
+    return value.strip()
+
+
+def _identity_secret(value: str) -> str:
+    if len(value) < 16:
+        raise ValueError("must be at least 16 characters")
+    return value
+
+
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")) or len(value) < 10:
         raise ValueError("must be an http:// or https:// URL")
@@ -179,6 +191,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JWT_ISSUER", None, "required `iss` claim of accepted tokens (optional)"),
     Setting("JWT_AUDIENCE", None, "required `aud` claim of accepted tokens (optional)"),
     Setting("JWT_ROLE_CLAIM", "role", "name of the claim that carries the role"),
+    Setting(
+        "JWT_EMAIL_CLAIM",
+        "email",
+        "claim of an external issuer's token read as the email of a provisioned user",
+        _claim_name,
+    ),
+    Setting(
+        "JWT_NAME_CLAIM",
+        "name",
+        "claim of an external issuer's token read as the name of a provisioned user",
+        _claim_name,
+    ),
+    Setting(
+        "IDENTITY_SECRET",
+        None,
+        "HMAC-SHA256 key of POST /api/auth/identify's userHash (unset = identify answers 403)",
+        _identity_secret,
+    ),
     Setting("CORS_ORIGINS", "*", "comma-separated origins allowed by CORS", _csv),
     Setting("LOG_LEVEL", "INFO", "log level of the JSON log lines", _log_level),
     Setting("STATS_TIMEZONE", "UTC", "time zone for today/week/month in stats", _timezone),
@@ -187,6 +217,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOGIN_RATE_LIMIT", "10/minute", "login attempts per IP and per email", _rate_limit),
     Setting("REGISTER_RATE_LIMIT", "10/minute", "registrations per IP", _rate_limit),
+    Setting(
+        "GUEST_RATE_LIMIT", "10/hour", "guest accounts created per client address", _rate_limit
+    ),
+    Setting(
+        "GUEST_RETENTION_DAYS",
+        "30",
+        "guests inactive this long with no open session are deleted (0 = keep)",
+        _non_negative_int,
+    ),
+    Setting(
+        "RETENTION_DAYS",
+        "0",
+        "closed sessions' content older than this is erased (0 = keep)",
+        _non_negative_int,
+    ),
     Setting("MAX_CONTENT_LENGTH", "65536", "largest accepted request body in bytes", _positive_int),
     Setting(
         "EVENT_STREAM_MAXLEN", "100000", "events kept in the Redis stream for replay", _positive_int

@@ -25,6 +25,7 @@ DELIVER_WEBHOOK = "workers.notification_tasks.deliver_webhook"
 NOTIFY_SLA = "workers.notification_tasks.notify_sla"
 RELEASE_DEFERRED_NOTICES = "workers.notification_tasks.release_deferred_notices"
 SWEEP_SLA = "workers.sla_tasks.sweep_sla"
+APPLY_RETENTION = "workers.retention_tasks.apply_retention"
 
 QUEUES = ("assignment", "notifications", "rollups")
 ROUTES = {
@@ -32,12 +33,15 @@ ROUTES = {
     "workers.notification_tasks.*": {"queue": "notifications"},
     "workers.rollup_tasks.*": {"queue": "rollups"},
     "workers.sla_tasks.*": {"queue": "notifications"},
+    # Housekeeping shares the rollups queue: both are periodic, batched and never urgent.
+    "workers.retention_tasks.*": {"queue": "rollups"},
 }
 TASK_MODULES = (
     "workers.assignment_tasks",
     "workers.notification_tasks",
     "workers.rollup_tasks",
     "workers.sla_tasks",
+    "workers.retention_tasks",
 )
 
 
@@ -112,6 +116,11 @@ def beat_schedule(app: Flask) -> dict:
             "task": RELEASE_DEFERRED_NOTICES,
             "schedule": timedelta(seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"]),
             "options": {"expires": app.config["SLA_SWEEP_INTERVAL_SECONDS"]},
+        },
+        "data-retention": {
+            "task": APPLY_RETENTION,
+            "schedule": timedelta(hours=1),
+            "options": {"expires": 3600},
         },
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supportapp.models import (
     AuditLog,
@@ -15,6 +15,9 @@ from supportapp.models import (
     User,
 )
 from supportapp.models.base import utcnow
+
+if TYPE_CHECKING:
+    from supportapp.services.data_rights import UserExport
 
 
 def iso(value: datetime | None) -> str | None:
@@ -93,7 +96,38 @@ def agent_dict(agent: SupportAgent) -> dict[str, Any]:
 
 
 def user_dict(user: User) -> dict[str, Any]:
-    return {"id": str(user.id), "email": user.email, "name": user.name, "role": str(user.role)}
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "role": str(user.role),
+        "isGuest": user.is_guest,
+    }
+
+
+def export_dict(export: UserExport) -> dict[str, Any]:
+    """The data-rights export: everything held about one customer, as one JSON document."""
+    user = export.user
+    return {
+        "exportedAt": iso(datetime.now(UTC)),
+        "user": {
+            **user_dict(user),
+            "externalId": user.external_id,
+            "createdAt": iso(user.created_at),
+            "updatedAt": iso(user.updated_at),
+            "lastActiveAt": iso(user.last_active_at),
+        },
+        "sessions": [
+            {
+                **session_dict(session, export.messages.get(session.id, [])),
+                "contentErasedAt": iso(session.content_erased_at),
+            }
+            for session in export.sessions
+        ],
+        "ratings": [rating_dict(r) for r in export.ratings],
+        "attachments": export.attachments,
+        "auditLogs": [audit_dict(a) for a in export.audit_rows],
+    }
 
 
 def audit_dict(entry: AuditLog) -> dict[str, Any]:

@@ -12,3 +12,8 @@ SESSION_FIELDS = {
     "messages",
 }
 MESSAGE_FIELDS = {"id", "sessionId", "message", "sender", "timestamp", "isRead"}
+# The User of auth responses: SPEC's {id, email, name} plus the role and whether it is a guest
+# (issue 19). `email` is null for a guest or host-site identity that gave none.
+USER_FIELDS = {"id", "email", "name", "role", "isGuest"}
+# The user of a session's details: SPEC 6's {id, email, name} plus isGuest.
+SESSION_USER_FIELDS = {"id", "email", "name", "isGuest"}

@@ -72,6 +72,10 @@ register_limit = rate_limited(
     "REGISTER_RATE_LIMIT", "register", lambda: [f"ip:{_client_ip()}"], MSG_TOO_MANY_REQUESTS
 )
 
+guest_limit = rate_limited(
+    "GUEST_RATE_LIMIT", "guest", lambda: [f"ip:{_client_ip()}"], MSG_TOO_MANY_REQUESTS
+)
+
 
 def _message_keys() -> list[str]:
     return [str(current_actor().user_id)]

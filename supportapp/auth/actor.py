@@ -31,14 +31,43 @@ class Actor:
 SYSTEM_ACTOR = Actor(user_id=None, role=Role.SUPERADMIN)
 
 
-def actor_from_claims(claims: dict) -> Actor:
-    """Build an Actor from verified JWT claims; a token without a usable sub/role is invalid."""
-    role_claim = current_app.config["JWT_ROLE_CLAIM"]
+def role_and_user_id(claims: dict) -> tuple[Role, uuid.UUID]:
+    """The role and user id a verified token speaks for; a token without a usable sub/role is
+    invalid. Tokens of this service carry the user id as `sub`; an external issuer's `sub` is
+    its own id of the person, resolved (and provisioned on first use) by services/users.py."""
+    config = current_app.config
     try:
-        user_id = uuid.UUID(str(claims["sub"]))
-        role = Role(claims[role_claim])
+        role = Role(claims[config["JWT_ROLE_CLAIM"]])
+        subject = claims["sub"]
+        if config["JWT_CAN_ISSUE_TOKENS"]:
+            return role, uuid.UUID(str(subject))
     except (KeyError, ValueError) as exc:
         raise Unauthorized() from exc
+    if not isinstance(subject, str) or not 0 < len(subject) <= 255:
+        raise Unauthorized()
+    # Imported here: services depend on auth, not the other way round at import time.
+    from supportapp.services.users import user_id_for_external_subject
+
+    return role, user_id_for_external_subject(
+        subject,
+        role=role,
+        email=_claim_text(claims.get(config["JWT_EMAIL_CLAIM"]), 254, email=True),
+        name=_claim_text(claims.get(config["JWT_NAME_CLAIM"]), 100),
+    )
+
+
+def _claim_text(value: object, max_length: int, *, email: bool = False) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if email and ("@" not in text or len(text) > max_length):
+        return None
+    return text[:max_length]
+
+
+def actor_from_claims(claims: dict) -> Actor:
+    """Build an Actor from verified JWT claims."""
+    role, user_id = role_and_user_id(claims)
     return Actor(
         user_id=user_id,
         role=role,

@@ -74,6 +74,12 @@ class ChatSession(db.Model):
             "id",
             postgresql_where=text("status = 'pending'"),
         ),
+        # Retention: closed sessions whose content has not been erased yet, oldest close first.
+        Index(
+            "ix_sessions_retention",
+            "closed_at",
+            postgresql_where=text("status = 'closed' AND content_erased_at IS NULL"),
+        ),
         Index(
             "ix_sessions_waiting",
             "waiting_since",
@@ -130,6 +136,8 @@ class ChatSession(db.Model):
     # Set when an unanswered session goes back to the queue: its first-response clock restarts.
     requeued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the messages' text (and attachments, rating comment) were erased; the row stays.
+    content_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     unread_user_count: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
     )

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, Index, String, text
+from sqlalchemy import Boolean, DateTime, Enum, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
@@ -28,14 +28,34 @@ role_enum = Enum(Role, name="user_role", values_callable=lambda e: [m.value for 
 
 class User(db.Model):
     __tablename__ = "users"
-    __table_args__ = (Index("uq_users_email_lower", text("lower(email)"), unique=True),)
+    __table_args__ = (
+        # An email signs in only with a password: it is unique among password accounts. Guests
+        # and host-site identities may carry any contact email, repeated or not.
+        Index(
+            "uq_users_password_email_lower",
+            text("lower(email)"),
+            unique=True,
+            postgresql_where=text("password_hash IS NOT NULL"),
+        ),
+        Index("uq_users_external_id", "external_id", unique=True),
+        Index("ix_users_guest_last_active", "last_active_at", postgresql_where=text("is_guest")),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    email: Mapped[str | None] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
         role_enum, nullable=False, default=Role.USER, server_default=Role.USER.value
     )
+    is_guest: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
+    # The host site's id of this person (external issuer `sub`, or identify's `externalId`).
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # When tokens were last issued to (or provisioned for) the user; guest cleanup reads it.
+    last_active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the user's data was erased: the row stays as an anonymous shell for the stats.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

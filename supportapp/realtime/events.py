@@ -76,3 +76,11 @@ def sla_notice(session: ChatSession, kind: str, target: str) -> Event:
         data={"session": session_dict(session), "target": target},
         user_id=None,
     )
+
+
+def user_erased(user_id: str, session_ids: list[str], reason: str) -> Event:
+    """Staff only: a customer's data was erased (`reason`: request, self, guest_cleanup)."""
+    return Event(
+        name="user_erased",
+        data={"userId": user_id, "sessionIds": session_ids, "reason": reason},
+    )

@@ -23,7 +23,9 @@ from flask_jwt_extended import decode_token
 from simple_websocket import ConnectionClosed
 
 from supportapp.auth import blocklist
-from supportapp.extensions import redis_client, sock
+from supportapp.auth.actor import role_and_user_id
+from supportapp.errors import Unauthorized
+from supportapp.extensions import db, redis_client, sock
 from supportapp.models.user import SUPPORT_ROLES, Role
 from supportapp.realtime.bus import (
     ReplayGap,
@@ -69,14 +71,14 @@ def _identify(token: str | None) -> Identity | None:
     if claims.get("type") != "access" or blocklist.is_revoked(claims):
         return None
     try:
-        role = Role(claims[current_app.config["JWT_ROLE_CLAIM"]])
-        return Identity(
-            user_id=str(claims["sub"]),
-            role=role,
-            expires_at=float(claims.get("exp", time.time() + 3600)),
-        )
-    except (KeyError, ValueError):
+        role, user_id = role_and_user_id(claims)
+    except Unauthorized:
         return None
+    finally:
+        db.session.remove()  # an external subject is resolved in PostgreSQL; the socket stays
+    return Identity(
+        user_id=str(user_id), role=role, expires_at=float(claims.get("exp", time.time() + 3600))
+    )
 
 
 def _token_from_request() -> str | None:

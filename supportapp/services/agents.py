@@ -69,7 +69,7 @@ def create_agent(
             id=uuid.uuid4(),
             user_id=user.id,
             name=name,
-            email=user.email,
+            email=user.email or "",  # staff provisioned by an external issuer may have none
             max_concurrent_chats=max_concurrent_chats,
         )
         uow.session.add(agent)

@@ -87,7 +87,7 @@ def render_for_session(
         template.content,
         {
             "user.name": owner.name if owner else "",
-            "user.email": owner.email if owner else "",
+            "user.email": (owner.email or "") if owner else "",
             "agent.name": sender_name,
             "session.id": str(session.id),
         },

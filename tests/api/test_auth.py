@@ -14,6 +14,7 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from tests.conftest import assert_error
+from tests.spec_shapes import USER_FIELDS
 
 MSG_INVALID_TOKEN = "Token inválido o expirado"
 MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
@@ -95,7 +96,8 @@ def test_register_returns_201_with_user_role_and_both_tokens(client):
     assert isinstance(body["message"], str) and body["message"]
     data = body["data"]
     assert set(data) == {"user", "accessToken", "refreshToken"}
-    assert set(data["user"]) == {"id", "email", "name", "role"}
+    assert set(data["user"]) == USER_FIELDS
+    assert data["user"]["isGuest"] is False
     assert data["user"]["role"] == "user"
     assert data["user"]["email"] == "Nueva@Example.com"
     assert data["user"]["name"] == "Nueva Usuaria"
@@ -171,6 +173,7 @@ def test_login_returns_200_with_user_and_tokens(client, make_account):
         "email": account.email,
         "name": account.name,
         "role": "support",
+        "isGuest": False,
     }
     assert me(client, bearer(data["accessToken"])).status_code == 200
     refreshed = client.post("/api/auth/refresh", headers=bearer(data["refreshToken"]))
@@ -292,6 +295,7 @@ def test_me_returns_the_authenticated_user(client, make_account):
         "email": account.email,
         "name": account.name,
         "role": "admin",
+        "isGuest": False,
     }
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
-from tests.spec_shapes import SESSION_FIELDS
+from tests.spec_shapes import SESSION_FIELDS, SESSION_USER_FIELDS
 
 SUPPORT_ROLES = ("support", "admin", "superadmin")
 MSG_PRIORITY = "La prioridad debe ser low, medium o high"
@@ -239,7 +239,13 @@ def test_details_returns_session_user_and_null_agent_for_each_role(
     data = body["data"]
     assert set(data) == {"session", "user", "agent", "rating"}
     assert data["rating"] is None  # post-chat rating, once the user gives one
-    assert data["user"] == {"id": user.id, "email": user.email, "name": "Ana Pérez"}
+    assert data["user"] == {
+        "id": user.id,
+        "email": user.email,
+        "name": "Ana Pérez",
+        "isGuest": False,
+    }
+    assert set(data["user"]) == SESSION_USER_FIELDS
     assert data["agent"] is None
     assert set(data["session"]) >= SESSION_FIELDS
     assert data["session"]["id"] == session["id"]

@@ -1,8 +1,12 @@
-"""POST /api/auth/register|login|refresh|logout and GET /api/auth/me."""
+"""POST /api/auth/register|login|refresh|logout|guest|identify, GET /api/auth/me, and the
+customer's own data rights: GET /api/auth/me/export, DELETE /api/auth/me."""
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from flask_jwt_extended import (
@@ -11,27 +15,50 @@ from flask_jwt_extended import (
     get_jwt,
     get_jwt_identity,
     jwt_required,
+    verify_jwt_in_request,
 )
 
 from supportapp.api.auth.schemas import (
     AccessTokenEnvelope,
     AuthResultEnvelope,
     EmptyEnvelope,
+    EraseOwnDataSchema,
+    GuestSchema,
+    IdentifySchema,
     LoginSchema,
     RegisterSchema,
     TokenInfoEnvelope,
     UserEnvelope,
+    UserExportEnvelope,
 )
 from supportapp.api.blueprint import Blueprint, ok
-from supportapp.api.rate_limits import login_limits, register_limit
+from supportapp.api.rate_limits import guest_limit, login_limits, register_limit
 from supportapp.auth import blocklist
-from supportapp.auth.actor import current_actor
-from supportapp.errors import Unauthorized
+from supportapp.auth.actor import actor_from_claims, current_actor
+from supportapp.errors import Forbidden, Unauthorized
 from supportapp.models import User
-from supportapp.representations import user_dict
+from supportapp.representations import export_dict, user_dict
+from supportapp.services import data_rights
 from supportapp.services import users as user_service
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
+
+MSG_TOKENS_NOT_ISSUED = (
+    "Este servicio no emite tokens: inicia sesión con el sistema de autenticación de tu sitio"
+)
+
+
+def issues_tokens(func: Callable) -> Callable:
+    """Endpoints that hand out tokens answer 403 when an external issuer signs them (a public
+    key is configured, so this service holds no key to sign with)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_app.config["JWT_CAN_ISSUE_TOKENS"]:
+            raise Forbidden(MSG_TOKENS_NOT_ISSUED)
+        return func(*args, **kwargs)
+
+    return bp.alt_response(403, response="FORBIDDEN")(wrapper)
 
 
 def _tokens_for(user: User) -> dict:
@@ -42,19 +69,66 @@ def _tokens_for(user: User) -> dict:
     }
 
 
+def _optional_access_token_user() -> uuid.UUID | None:
+    """The user of the request's access token, when one is sent (an invalid one is a 401)."""
+    if verify_jwt_in_request(optional=True) is None:
+        return None
+    return actor_from_claims(get_jwt()).user_id
+
+
 @bp.post("/register")
+@issues_tokens
 @register_limit
 @bp.arguments(RegisterSchema)
 @bp.response(201, AuthResultEnvelope)
+@bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def register(body: dict):
-    """Create a `user` account and sign it in."""
-    user = user_service.register_user(**body)
+    """Create a `user` account and sign it in. Sent with a guest's access token, the guest
+    becomes this account: same user id, same sessions (409 if the email is taken)."""
+    guest_id = _optional_access_token_user()
+    if guest_id is not None:
+        user = user_service.upgrade_guest(guest_id, **body)
+    else:
+        user = user_service.register_user(**body)
     return ok(_tokens_for(user), "Usuario registrado exitosamente")
 
 
+@bp.post("/guest")
+@issues_tokens
+@guest_limit
+@bp.arguments(GuestSchema)
+@bp.response(201, AuthResultEnvelope)
+@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+def guest(body: dict):
+    """An anonymous visitor (`isGuest: true`, role `user`) with its tokens; name and email are
+    optional. Limited per client address (GUEST_RATE_LIMIT)."""
+    user = user_service.create_guest(name=body.get("name"), email=body.get("email"))
+    return ok(_tokens_for(user), "Invitado creado exitosamente")
+
+
+@bp.post("/identify")
+@issues_tokens
+@bp.arguments(IdentifySchema)
+@bp.response(200, AuthResultEnvelope)
+@bp.alt_response(401, response="UNAUTHORIZED")
+def identify(body: dict):
+    """A visitor already signed in to the host site: `userHash` is HMAC-SHA256(IDENTITY_SECRET,
+    externalId) in hex, computed by the host site's server. Tokens for the user linked to that
+    external id, created on first use. 403 while IDENTITY_SECRET is unset."""
+    user = user_service.identify(
+        current_app.config["IDENTITY_SECRET"],
+        external_id=body["externalId"],
+        given_hash=body["userHash"],
+        name=body.get("name"),
+        email=body.get("email"),
+    )
+    return ok(_tokens_for(user), "Identidad verificada exitosamente")
+
+
 @bp.post("/login")
+@issues_tokens
 @bp.arguments(LoginSchema)
 @login_limits
 @bp.response(200, AuthResultEnvelope)
@@ -67,18 +141,19 @@ def login(body: dict):
 
 
 @bp.post("/refresh")
+@issues_tokens
 @jwt_required(refresh=True)
 @bp.doc(security=[{"bearerAuth": []}])
 @bp.response(200, AccessTokenEnvelope)
 @bp.alt_response(401, response="UNAUTHORIZED")
 def refresh():
     """Send the refresh token as Bearer; get a new access token with the current role."""
-    if not current_app.config["JWT_CAN_ISSUE_TOKENS"]:
-        raise Unauthorized()
     try:
-        user = user_service.get_user(uuid.UUID(str(get_jwt_identity())))
-    except Exception as exc:
+        user_id = uuid.UUID(str(get_jwt_identity()))
+    except ValueError as exc:
         raise Unauthorized() from exc
+    user = user_service.get_signed_in_user(user_id)
+    user_service.touch(user)
     return ok({"accessToken": create_access_token(identity=user)}, "Token renovado exitosamente")
 
 
@@ -98,8 +173,35 @@ def logout():
 @bp.response(200, UserEnvelope)
 def me():
     """The authenticated user."""
-    user = user_service.get_user(current_actor().user_id)
+    user = user_service.get_signed_in_user(current_actor().user_id)
     return ok(user_dict(user), "Usuario obtenido exitosamente")
+
+
+@bp.get("/me/export")
+@bp.auth()
+@bp.response(200, UserExportEnvelope)
+@bp.alt_response(409, response="CONFLICT")
+def export_my_data():
+    """Everything this service holds about the caller (customers only)."""
+    actor = current_actor()
+    user_service.get_signed_in_user(actor.user_id)
+    export = data_rights.export_user(actor, actor.user_id)
+    return ok(export_dict(export), "Datos exportados exitosamente")
+
+
+@bp.delete("/me")
+@bp.auth()
+@bp.arguments(EraseOwnDataSchema)
+@bp.response(200, EmptyEnvelope)
+@bp.alt_response(409, response="CONFLICT")
+def erase_my_data(body: dict):
+    """Erase the caller's data (customers only): `password` is required when the account has
+    one; a guest's (or host-site identity's) token is enough on its own. Every token of the
+    account stops working."""
+    actor = current_actor()
+    user_service.get_signed_in_user(actor.user_id)
+    data_rights.erase_user(actor, actor.user_id, password=body.get("password"))
+    return ok(None, "Datos eliminados exitosamente")
 
 
 @bp.get("/verify")

@@ -19,11 +19,39 @@ class LoginSchema(ma.Schema):
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
 
 
+class GuestSchema(ma.Schema):
+    name = TrimmedString(validate=ma.validate.Length(min=1, max=100))
+    email = ma.fields.Email(validate=ma.validate.Length(max=254))
+
+
+class IdentifySchema(ma.Schema):
+    externalId = TrimmedString(required=True, validate=ma.validate.Length(min=1, max=255))
+    userHash = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+    name = TrimmedString(validate=ma.validate.Length(min=1, max=100))
+    email = ma.fields.Email(validate=ma.validate.Length(max=254))
+
+
+class EraseOwnDataSchema(ma.Schema):
+    password = ma.fields.String(validate=ma.validate.Length(min=1, max=128))
+
+
 class UserSchema(ma.Schema):
     id = ma.fields.String(required=True)
-    email = ma.fields.String(required=True)
+    email = ma.fields.String(required=True, allow_none=True)
     name = ma.fields.String(required=True)
     role = ma.fields.String(required=True)
+    isGuest = ma.fields.Boolean(required=True)
+
+
+class UserExportSchema(ma.Schema):
+    """Everything held about one customer (see docs/operations.md, "Personal data")."""
+
+    exportedAt = ma.fields.String(required=True)
+    user = ma.fields.Dict(required=True)
+    sessions = ma.fields.List(ma.fields.Dict(), required=True)
+    ratings = ma.fields.List(ma.fields.Dict(), required=True)
+    attachments = ma.fields.List(ma.fields.Dict(), required=True)
+    auditLogs = ma.fields.List(ma.fields.Dict(), required=True)
 
 
 class AuthResultSchema(ma.Schema):
@@ -46,4 +74,5 @@ TokenInfoEnvelope = envelope(TokenInfoSchema, "TokenInfoEnvelope")
 AuthResultEnvelope = envelope(AuthResultSchema, "AuthResultEnvelope")
 AccessTokenEnvelope = envelope(AccessTokenSchema, "AccessTokenEnvelope")
 UserEnvelope = envelope(UserSchema, "UserEnvelope")
+UserExportEnvelope = envelope(UserExportSchema, "UserExportEnvelope")
 EmptyEnvelope = envelope(None, "EmptyEnvelope")

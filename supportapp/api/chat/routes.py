@@ -269,7 +269,16 @@ def get_session_details(session_id: str):
     return ok(
         {
             "session": session_dict(details.session, details.messages),
-            "user": {"id": str(user.id), "email": user.email, "name": user.name} if user else None,
+            "user": (
+                {
+                    "id": str(user.id),
+                    "email": user.email,
+                    "name": user.name,
+                    "isGuest": user.is_guest,
+                }
+                if user
+                else None
+            ),
             "agent": {"id": str(agent.id), "name": agent.name} if agent else None,
             "rating": _rating_summary(details.rating),
         },

@@ -91,6 +91,11 @@ class PersonSchema(ma.Schema):
     name = ma.fields.String(required=True)
 
 
+class SessionUserSchema(PersonSchema):
+    email = ma.fields.String(allow_none=True)
+    isGuest = ma.fields.Boolean(required=True)
+
+
 class RatingSummarySchema(ma.Schema):
     score = ma.fields.Integer(required=True)
     comment = ma.fields.String(allow_none=True, required=True)
@@ -108,7 +113,7 @@ class RatingSchema(RatingSummarySchema):
 
 class SessionDetailsSchema(ma.Schema):
     session = ma.fields.Nested(ChatSessionSchema, required=True)
-    user = ma.fields.Nested(PersonSchema, allow_none=True)
+    user = ma.fields.Nested(SessionUserSchema, allow_none=True)
     agent = ma.fields.Nested(PersonSchema, allow_none=True)
     rating = ma.fields.Nested(RatingSummarySchema, allow_none=True, required=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from supportapp.api.auth.schemas import EmptyEnvelope, UserExportEnvelope
 from supportapp.api.blueprint import Blueprint, ok
 from supportapp.api.common import pagination, parse_date_range, parse_id
 from supportapp.api.support.schemas import (
@@ -18,9 +19,10 @@ from supportapp.api.support.schemas import (
 )
 from supportapp.auth.actor import current_actor
 from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES
-from supportapp.representations import agent_dict, audit_dict
-from supportapp.services import agents, audit
+from supportapp.representations import agent_dict, audit_dict, export_dict
+from supportapp.services import agents, audit, data_rights
 from supportapp.services.agents import MSG_AGENT_NOT_FOUND
+from supportapp.services.users import MSG_USER_NOT_FOUND
 
 bp = Blueprint(
     "support", __name__, url_prefix="/api/support", description="Support agents and audit log"
@@ -109,3 +111,28 @@ def list_audit_logs(query: dict):
         },
         "Registros obtenidos exitosamente",
     )
+
+
+@bp.get("/users/<user_id>/export")
+@bp.auth(ADMIN_ROLES)
+@bp.response(200, UserExportEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def export_user_data(user_id: str):
+    """Everything held about a customer: profile, sessions with their messages, attachments'
+    metadata and links, ratings, audit rows about them. The export itself is audited."""
+    export = data_rights.export_user(current_actor(), parse_id(user_id, MSG_USER_NOT_FOUND))
+    return ok(export_dict(export), "Datos exportados exitosamente")
+
+
+@bp.delete("/users/<user_id>")
+@bp.auth(ADMIN_ROLES)
+@bp.response(200, EmptyEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def erase_user_data(user_id: str):
+    """Erase a customer: messages' text and attachments removed, the user anonymised, sessions
+    kept as anonymous shells (counters, stats and metrics unchanged); their tokens stop
+    working at once. Audited, and staff receive a `user_erased` event."""
+    data_rights.erase_user(current_actor(), parse_id(user_id, MSG_USER_NOT_FOUND))
+    return ok(None, "Datos eliminados exitosamente")
