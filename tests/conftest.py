@@ -234,3 +234,21 @@ def assert_error(
     elif message is not None:
         assert body["message"] == message, body
     return body
+
+
+def all_at_once(app: Flask, count: int, send) -> list[tuple[int, dict]]:
+    """Run `send(client)` in `count` threads released together, each with its own test client
+    (own app context, own pooled connection); (status, body) of every response."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Barrier(count)
+
+    def attempt(_index: int) -> tuple[int, dict]:
+        own_client = app.test_client()
+        start.wait(timeout=30)
+        response = send(own_client)
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(attempt, range(count)))

@@ -36,8 +36,8 @@ from supportapp.models import (
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
 from supportapp.services import audit
-from supportapp.services.sessions import mark_closed
-from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
+from supportapp.services.sessions import close_recorded
+from supportapp.services.unit_of_work import UnitOfWork, in_batches, unit_of_work
 from supportapp.services.users import MSG_USER_NOT_FOUND
 
 MSG_ONLY_CUSTOMERS = "Solo se pueden exportar o borrar los datos de clientes (rol user)"
@@ -160,19 +160,7 @@ def _erase(uow: UnitOfWork, actor: Actor, user: User, reason: str) -> None:
         )
     )
     for session in open_sessions:
-        previous = session.status
-        mark_closed(uow, session, now)
-        audit.record(
-            uow,
-            actor,
-            "session.closed_by_erasure",
-            target_type="chat_session",
-            target_id=session.id,
-            session_id=session.id,
-            before={"status": str(previous)},
-            after={"status": "closed"},
-        )
-        uow.emit(events.chat_status_changed(session, previous))
+        close_recorded(uow, actor, session, "session.closed_by_erasure", now)
     if any(s.support_agent_id for s in open_sessions):
         uow.after_commit(request_auto_assignment)
     session_ids = list(
@@ -232,98 +220,84 @@ def erase_session_content(
 
 
 def erase_expired_content(days: int, now: datetime | None = None) -> int:
-    """RETENTION_DAYS: closed sessions closed more than `days` ago lose their content, in
-    batches of BATCH (one transaction each, so a long backlog never holds locks for long)."""
+    """RETENTION_DAYS: sessions closed more than `days` ago lose their content, oldest first,
+    in batches of BATCH sessions."""
     if days <= 0:
         return 0
     cutoff = (now or utcnow()) - timedelta(days=days)
-    total = 0
-    while True:
-        with unit_of_work() as uow:
-            ids = list(
-                db.session.scalars(
-                    select(ChatSession.id)
-                    .where(
-                        ChatSession.status == SessionStatus.CLOSED,
-                        ChatSession.content_erased_at.is_(None),
-                        ChatSession.closed_at < cutoff,
-                    )
-                    .order_by(ChatSession.closed_at)
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            if ids:
-                erase_session_content(uow, ids)
-                audit.record(
-                    uow,
-                    SYSTEM_ACTOR,
-                    "retention.content_erased",
-                    target_type="chat_session",
-                    target_id=None,
-                    after={"sessions": len(ids), "closedBefore": cutoff.isoformat()},
-                )
-        total += len(ids)
-        if len(ids) < BATCH:
-            return total
+
+    def erase(uow: UnitOfWork, ids: list[uuid.UUID]) -> None:
+        erase_session_content(uow, ids)
+        audit.record(
+            uow,
+            SYSTEM_ACTOR,
+            "retention.content_erased",
+            target_type="chat_session",
+            target_id=None,
+            after={"sessions": len(ids), "closedBefore": cutoff.isoformat()},
+        )
+
+    query = (
+        select(ChatSession.id)
+        .where(
+            ChatSession.status == SessionStatus.CLOSED,
+            ChatSession.content_erased_at.is_(None),
+            ChatSession.closed_at < cutoff,
+        )
+        .order_by(ChatSession.closed_at)
+    )
+    return in_batches(query, erase, BATCH)
 
 
 def remove_inactive_guests(days: int, now: datetime | None = None) -> int:
     """GUEST_RETENTION_DAYS: guests with no activity (tokens issued, messages) for `days` and no
-    open session go. One with no session at all is deleted; one with closed sessions is erased
-    like a data-erasure request, so the stats built on those sessions stay exact."""
+    open session go, in batches of BATCH. One with no session at all is deleted; one with closed
+    sessions is erased like a data-erasure request, so the stats built on them stay exact."""
     if days <= 0:
         return 0
     cutoff = (now or utcnow()) - timedelta(days=days)
+
+    def remove(uow: UnitOfWork, guests: list[User]) -> None:
+        with_sessions = set(
+            db.session.scalars(
+                select(ChatSession.user_id)
+                .where(ChatSession.user_id.in_([g.id for g in guests]))
+                .distinct()
+            )
+        )
+        deleted = [str(g.id) for g in guests if g.id not in with_sessions]
+        for guest in guests:
+            if guest.id in with_sessions:
+                _erase(uow, SYSTEM_ACTOR, guest, "guest_cleanup")
+            else:
+                db.session.delete(guest)
+        if deleted:
+            uow.after_commit(lambda: blocklist.revoke_subjects(deleted))
+        audit.record(
+            uow,
+            SYSTEM_ACTOR,
+            "retention.guests_removed",
+            target_type="user",
+            target_id=None,
+            after={
+                "deleted": len(deleted),
+                "erased": len(with_sessions),
+                "inactiveSince": cutoff.isoformat(),
+            },
+        )
+
     recent_or_open = exists().where(
         ChatSession.user_id == User.id,
         or_(ChatSession.status != SessionStatus.CLOSED, ChatSession.last_message_at >= cutoff),
     )
-    total = 0
-    while True:
-        with unit_of_work() as uow:
-            guests = list(
-                db.session.scalars(
-                    select(User)
-                    .where(
-                        User.is_guest,
-                        User.erased_at.is_(None),
-                        func.coalesce(User.last_active_at, User.created_at) < cutoff,
-                        ~recent_or_open,
-                    )
-                    .order_by(User.last_active_at)
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            with_sessions = set(
-                db.session.scalars(
-                    select(ChatSession.user_id)
-                    .where(ChatSession.user_id.in_([g.id for g in guests]))
-                    .distinct()
-                )
-            )
-            deleted = [str(g.id) for g in guests if g.id not in with_sessions]
-            for guest in guests:
-                if guest.id in with_sessions:
-                    _erase(uow, SYSTEM_ACTOR, guest, "guest_cleanup")
-                else:
-                    db.session.delete(guest)
-            if deleted:
-                uow.after_commit(lambda ids=deleted: blocklist.revoke_subjects(ids))
-            if guests:
-                audit.record(
-                    uow,
-                    SYSTEM_ACTOR,
-                    "retention.guests_removed",
-                    target_type="user",
-                    target_id=None,
-                    after={
-                        "deleted": len(guests) - len(with_sessions),
-                        "erased": len(with_sessions),
-                        "inactiveSince": cutoff.isoformat(),
-                    },
-                )
-        total += len(guests)
-        if len(guests) < BATCH:
-            return total
+    query = (
+        select(User)
+        .where(
+            User.is_guest,
+            User.erased_at.is_(None),
+            func.coalesce(User.last_active_at, User.created_at) < cutoff,
+            ~recent_or_open,
+        )
+        .order_by(User.last_active_at)
+    )
+    return in_batches(query, remove, BATCH)

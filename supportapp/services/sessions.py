@@ -393,24 +393,39 @@ def close_session(actor: Actor, session_id: uuid.UUID) -> tuple[ChatSession, Cha
         _ensure_may_close(actor, session)
         if session.status == SessionStatus.CLOSED:
             raise Conflict(MSG_ALREADY_CLOSED)
-        previous = session.status
-        mark_closed(uow, session)
-        if actor.is_support:
-            audit.record(
-                uow,
-                actor,
-                "session.closed",
-                target_type="chat_session",
-                target_id=session.id,
-                session_id=session.id,
-                before={"status": str(previous)},
-                after={"status": "closed"},
-            )
-        uow.emit(events.chat_status_changed(session, previous))
+        previous = close_recorded(uow, actor, session, "session.closed", audited=actor.is_support)
         if previous == SessionStatus.ACTIVE:
             uow.after_commit(request_auto_assignment)
         last = last_message_of(session.id)
     return session, last
+
+
+def close_recorded(
+    uow: UnitOfWork,
+    actor: Actor,
+    session: ChatSession,
+    action: str,
+    at: datetime | None = None,
+    *,
+    audited: bool = True,
+) -> SessionStatus:
+    """Close a locked session with its audit row (`action`, when `audited`) and its
+    chat_status_changed event; returns the status it had."""
+    previous = session.status
+    mark_closed(uow, session, at)
+    if audited:
+        audit.record(
+            uow,
+            actor,
+            action,
+            target_type="chat_session",
+            target_id=session.id,
+            session_id=session.id,
+            before={"status": str(previous)},
+            after={"status": "closed"},
+        )
+    uow.emit(events.chat_status_changed(session, previous))
+    return previous
 
 
 def mark_closed(uow: UnitOfWork, session: ChatSession, at: datetime | None = None) -> None:

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Select
+
 from supportapp.extensions import db
 from supportapp.realtime import bus
 
@@ -54,3 +56,18 @@ def unit_of_work() -> Iterator[UnitOfWork]:
             callback()
         except Exception:  # the change is committed; a failed follow-up must not undo the reply
             log.exception("after-commit callback %r failed", callback)
+
+
+def in_batches(query: Select, handle: Callable[[UnitOfWork, list], None], size: int) -> int:
+    """Claim up to `size` rows of `query` (rows locked by someone else are skipped) and
+    `handle` them in one unit of work; repeat until a batch comes back short. Each batch
+    commits on its own, so a long backlog never holds its locks for long. Returns the count."""
+    total = 0
+    while True:
+        with unit_of_work() as uow:
+            rows = list(db.session.scalars(query.limit(size).with_for_update(skip_locked=True)))
+            if rows:
+                handle(uow, rows)
+        total += len(rows)
+        if len(rows) < size:
+            return total

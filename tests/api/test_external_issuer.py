@@ -5,7 +5,6 @@ the endpoints that hand out tokens answer 403; tokens without `exp` or `jti` are
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 
@@ -19,7 +18,7 @@ from supportapp import create_app
 from supportapp.config import Config
 from supportapp.extensions import db
 from supportapp.models import ChatSession, User
-from tests.conftest import assert_error
+from tests.conftest import all_at_once, assert_error
 from tests.spec_shapes import USER_FIELDS
 
 MSG_INVALID_TOKEN = "Token inválido o expirado"
@@ -141,27 +140,13 @@ def test_a_malformed_email_claim_is_not_stored(ext):
 
 def test_concurrent_first_use_of_one_identity_provisions_it_once(external_app):
     sub = f"concurrent|{uuid.uuid4().hex}"
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(10)
+    headers = bearer(token(sub, email="c@example.com"))
 
-    def first_use() -> None:
-        try:
-            client = external_app.test_client()
-            headers = bearer(token(sub, email="c@example.com"))
-            barrier.wait()
-            statuses.append(client.post("/api/chat/sessions", json={}, headers=headers).status_code)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+    results = all_at_once(
+        external_app, 10, lambda client: client.post("/api/chat/sessions", json={}, headers=headers)
+    )
 
-    threads = [threading.Thread(target=first_use) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert not errors, errors
-    assert statuses == [201] * 10
+    assert [status for status, _body in results] == [201] * 10
     [user] = users_with_external_id(external_app, sub)
     with external_app.app_context():
         owners = set(db.session.scalars(select(ChatSession.user_id)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import uuid
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 
 from supportapp.extensions import db
 from supportapp.models import User
-from tests.conftest import assert_error
+from tests.conftest import all_at_once, assert_error
 from tests.spec_shapes import USER_FIELDS
 
 MSG_TOO_MANY_REQUESTS = "Demasiadas solicitudes. Intenta de nuevo en unos minutos"
@@ -309,28 +308,10 @@ def test_identify_rejects_bad_fields_with_400(client, identity_secret, body, fie
 
 
 def test_concurrent_first_identifications_create_one_user(app, identity_secret):
-    results: list[str] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(8)
+    results = all_at_once(app, 8, lambda client: identify(client, "cliente-concurrente"))
 
-    def first_use() -> None:
-        try:
-            client = app.test_client()
-            barrier.wait()
-            response = identify(client, "cliente-concurrente")
-            assert response.status_code == 200, response.get_json()
-            results.append(response.get_json()["data"]["user"]["id"])
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=first_use) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert not errors, errors
-    assert len(results) == 8 and len(set(results)) == 1
+    assert [status for status, _body in results] == [200] * 8
+    assert len({body["data"]["user"]["id"] for _status, body in results}) == 1
     with app.app_context():
         count = db.session.scalar(
             select(func.count()).where(User.external_id == "cliente-concurrente")
