@@ -204,3 +204,37 @@ def test_0005_counter_function_and_its_downgrade_to_the_0001_version(flask_db, e
 
     flask_db("upgrade")
     assert "EXECUTE format" not in counters_function_source(engine)
+
+
+def _guests_revision() -> tuple[str, str]:
+    """(revision, down_revision) of the guests/identity/data-rights migration (issue 19)."""
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    [found] = [r for r in script.walk_revisions() if "guests_identity" in r.path]
+    return found.revision, found.down_revision
+
+
+def test_guests_migration_downgrade_keeps_password_accounts_and_its_upgrade_reruns(
+    flask_db, engine
+):
+    revision, below = _guests_revision()
+    flask_db("upgrade", revision)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, name, password_hash, is_guest) VALUES "
+                "(gen_random_uuid(), 'Ana@example.com', 'Ana', 'hash', false),"
+                "(gen_random_uuid(), 'ana@example.com', 'Invitada', NULL, true),"
+                "(gen_random_uuid(), NULL, 'Visitante', NULL, true),"
+                "(gen_random_uuid(), 'solo@example.com', 'Solo', NULL, true)"
+            )
+        )
+
+    flask_db("downgrade", below)
+
+    with engine.connect() as connection:
+        names = set(connection.scalars(text("SELECT name FROM users")))
+    assert names == {"Ana", "Solo"}
+    flask_db("upgrade")
+    assert schema_differences(engine) == []
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM users"))

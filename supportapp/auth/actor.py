@@ -36,10 +36,14 @@ def role_and_user_id(claims: dict) -> tuple[Role, uuid.UUID]:
     invalid. Tokens of this service carry the user id as `sub`; an external issuer's `sub` is
     its own id of the person, resolved (and provisioned on first use) by services/users.py."""
     config = current_app.config
+    issuing = config["JWT_CAN_ISSUE_TOKENS"]
     try:
-        role = Role(claims[config["JWT_ROLE_CLAIM"]])
+        # An external issuer's token without a role claim is a customer's (least privilege);
+        # this service's own tokens always carry one.
+        role_claim = config["JWT_ROLE_CLAIM"]
+        role = Role(claims[role_claim] if issuing else claims.get(role_claim, Role.USER.value))
         subject = claims["sub"]
-        if config["JWT_CAN_ISSUE_TOKENS"]:
+        if issuing:
             return role, uuid.UUID(str(subject))
     except (KeyError, ValueError) as exc:
         raise Unauthorized() from exc

@@ -223,3 +223,18 @@ def test_logout_revokes_an_external_token(ext):
 
     assert ext.post("/api/auth/logout", headers=headers).status_code == 200
     assert_error(ext.get("/api/auth/me", headers=headers), 401, MSG_INVALID_TOKEN)
+
+
+def test_a_token_without_a_role_claim_is_a_customer(ext):
+    me = ext.get("/api/auth/me", headers=bearer(token("sub-9", role=None)))
+
+    assert me.status_code == 200 and me.get_json()["data"]["role"] == "user"
+    assert_error(
+        ext.get("/api/support/agents", headers=bearer(token("sub-9", role=None))),
+        403,
+        "No tienes permisos para realizar esta acción",
+    )
+
+
+def test_a_token_with_an_unknown_role_is_refused(ext):
+    assert_error(ext.get("/api/auth/me", headers=bearer(token("sub-10", role="god"))), 401)
