@@ -154,7 +154,7 @@ def test_unexpected_error_returns_only_the_generic_500_envelope(
     def explode(*_args, **_kwargs):
         raise RuntimeError("secret internals: password=hunter2")
 
-    monkeypatch.setattr(users, "get_user", explode)
+    monkeypatch.setattr(users, "get_signed_in_user", explode)
 
     with caplog.at_level(logging.ERROR):
         response = client.get("/api/auth/me", headers=account.headers)
@@ -176,7 +176,7 @@ def test_database_error_returns_the_generic_500_envelope(client, monkeypatch, ma
     def database_down(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(users, "get_user", database_down)
+    monkeypatch.setattr(users, "get_signed_in_user", database_down)
 
     response = client.get("/api/auth/me", headers=account.headers)
 
