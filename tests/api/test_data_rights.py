@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from supportapp.analytics import rollups
 from supportapp.extensions import db, redis_client
 from supportapp.models import AuditLog, ChatMessage, ChatSession, SessionRating, User
 from supportapp.realtime.bus import EVENT_STREAM
-from supportapp.services import data_rights, rollups
+from supportapp.services import data_rights
 from tests.conftest import assert_error
 
 MSG_USER_NOT_FOUND = "Usuario no encontrado"
