@@ -21,8 +21,10 @@ SERVER_SETTINGS = {
     "MESSAGE_RATE_LIMIT": "100000/minute",
     "LOGIN_RATE_LIMIT": "100000/minute",
     "REGISTER_RATE_LIMIT": "100000/minute",
+    "GUEST_RATE_LIMIT": "100000/hour",
 }
 PASSWORD = "password123"  # tests/conftest.py make_account's default
+IDENTITY_SECRET = "browser-tests-identity-secret-0123456789abcdef"
 
 
 def find_chromium() -> str | None:
@@ -75,7 +77,12 @@ def browser_log_dir(tmp_path_factory):
 def browser_environ(app, test_environ: dict[str, str]) -> dict[str, str]:
     """test_environ once `app` has migrated the test database; chats wait in the queue until
     an agent takes them (no automatic assignment)."""
-    return {**test_environ, **SERVER_SETTINGS, "AUTO_ASSIGN_ENABLED": "false"}
+    return {
+        **test_environ,
+        **SERVER_SETTINGS,
+        "AUTO_ASSIGN_ENABLED": "false",
+        "IDENTITY_SECRET": IDENTITY_SECRET,
+    }
 
 
 @pytest.fixture(scope="session")
