@@ -244,6 +244,24 @@ SETTINGS: tuple[Setting, ...] = (
         "AUTO_ASSIGN_INTERVAL_SECONDS", "10", "period of the auto-assignment sweep", _positive_int
     ),
     Setting(
+        "ASSIGN_ONLY_ONLINE",
+        "true",
+        "automatic assignment only to agents whose presence is online",
+        _bool,
+    ),
+    Setting(
+        "PRESENCE_GRACE_SECONDS",
+        "30",
+        "an agent without an open staff WebSocket this long is offline",
+        _positive_int,
+    ),
+    Setting(
+        "OFFLINE_REQUEUE_SECONDS",
+        "300",
+        "requeue the active chats of an agent offline this long (0 = off)",
+        _non_negative_int,
+    ),
+    Setting(
         "UNANSWERED_REQUEUE_MINUTES",
         "0",
         "requeue an assigned session whose user waited this long (0 = off)",

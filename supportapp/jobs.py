@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 AUTO_ASSIGN = "workers.assignment_tasks.auto_assign"
 SWEEP_INACTIVE = "workers.assignment_tasks.sweep_inactive_sessions"
+SWEEP_PRESENCE = "workers.assignment_tasks.sweep_presence"
+# Going offline is noticed this soon after PRESENCE_GRACE_SECONDS runs out.
+PRESENCE_SWEEP_SECONDS = 1
 ROLLUP_RECENT = "workers.rollup_tasks.rollup_recent"
 NOTIFY_SESSIONS_QUEUED = "workers.notification_tasks.notify_sessions_queued"
 DELIVER_WEBHOOK = "workers.notification_tasks.deliver_webhook"
@@ -96,6 +99,11 @@ def beat_schedule(app: Flask) -> dict:
             "task": AUTO_ASSIGN,
             "schedule": timedelta(seconds=app.config["AUTO_ASSIGN_INTERVAL_SECONDS"]),
             "options": {"expires": app.config["AUTO_ASSIGN_INTERVAL_SECONDS"]},
+        },
+        "presence-sweep": {
+            "task": SWEEP_PRESENCE,
+            "schedule": timedelta(seconds=PRESENCE_SWEEP_SECONDS),
+            "options": {"expires": PRESENCE_SWEEP_SECONDS * 2},
         },
         "inactive-sessions-sweep": {
             "task": SWEEP_INACTIVE,

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from supportapp.models import (
     AuditLog,
     ChatMessage,
+    ChatNote,
     ChatSession,
+    ChatTransfer,
     ResponseTemplate,
     SessionRating,
     SupportAgent,
@@ -90,6 +92,8 @@ def agent_dict(agent: SupportAgent) -> dict[str, Any]:
         "isActive": agent.is_active,
         "maxConcurrentChats": agent.max_concurrent_chats,
         "currentActiveChats": agent.current_active_chats,
+        "presence": str(agent.presence),
+        "presenceChangedAt": iso(agent.presence_changed_at),
         "createdAt": iso(agent.created_at),
         "updatedAt": iso(agent.updated_at),
     }
@@ -204,4 +208,25 @@ def availability_dict(found: Any, *, team: bool = False) -> dict[str, Any]:
         "nextOpenAt": iso(found.next_open_at),
         "agentsOnline": found.agents_online,
         "estimatedWaitMinutes": found.estimated_wait_minutes,
+    }
+
+
+def transfer_dict(transfer: ChatTransfer) -> dict[str, Any]:
+    return {
+        "fromAgentId": str(transfer.from_agent_id) if transfer.from_agent_id else None,
+        "toAgentId": str(transfer.to_agent_id) if transfer.to_agent_id else None,
+        "byUserId": str(transfer.by_user_id) if transfer.by_user_id else None,
+        "note": transfer.note,
+        "createdAt": iso(transfer.created_at),
+    }
+
+
+def note_dict(note: ChatNote) -> dict[str, Any]:
+    return {
+        "id": str(note.id),
+        "sessionId": str(note.session_id),
+        "authorId": str(note.author_id) if note.author_id else None,
+        "authorName": note.author_name,
+        "note": note.note,
+        "createdAt": iso(note.created_at),
     }

@@ -206,6 +206,23 @@ def make_agent(client: FlaskClient, make_account):
 
 
 @pytest.fixture
+def mark_online(app: Flask):
+    """mark_online(*user_ids, grace=3600) → those users count as having a staff WebSocket open
+    (vouched for by a pretend web process) and their agents' presence is brought up to date,
+    as a real socket would do. Automatic assignment (ASSIGN_ONLY_ONLINE) routes to them."""
+    from supportapp.realtime.presence import vouch
+    from supportapp.services import presence
+
+    def factory(*user_ids: str, grace: float = 3600.0) -> None:
+        with app.app_context():
+            vouch([str(user_id) for user_id in user_ids], "tests", grace)
+            presence.reconcile()
+            db.session.remove()
+
+    return factory
+
+
+@pytest.fixture
 def open_session(client: FlaskClient):
     """open_session(account, message="hola") → the created session dict."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from supportapp.jobs import celery
-from supportapp.services import assignment, lifecycle
+from supportapp.services import assignment, lifecycle, presence
 
 
 @celery.task(name="workers.assignment_tasks.auto_assign")
@@ -22,4 +22,14 @@ def sweep_inactive_sessions() -> dict[str, int]:
     return {
         "requeued": lifecycle.requeue_unanswered(current_app.config["UNANSWERED_REQUEUE_MINUTES"]),
         "closed": lifecycle.close_inactive(current_app.config["AUTO_CLOSE_AFTER_HOURS"]),
+    }
+
+
+@celery.task(name="workers.assignment_tasks.sweep_presence")
+def sweep_presence() -> dict[str, int]:
+    """Store and announce presence changes (agents whose sockets ran out go offline), then
+    requeue the chats of agents offline longer than OFFLINE_REQUEUE_SECONDS."""
+    return {
+        "changed": presence.reconcile(),
+        "requeued": lifecycle.requeue_offline(current_app.config["OFFLINE_REQUEUE_SECONDS"]),
     }

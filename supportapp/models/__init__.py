@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
-from supportapp.models.agent import SupportAgent
+from supportapp.models.agent import Availability, Presence, SupportAgent
 from supportapp.models.audit import AuditLog
 from supportapp.models.chat import (
     PRIORITY_RANK,
@@ -10,6 +10,7 @@ from supportapp.models.chat import (
     Sender,
     SessionStatus,
 )
+from supportapp.models.collaboration import ChatNote, ChatTransfer
 from supportapp.models.push import PushSubscription
 from supportapp.models.rating import SessionRating
 from supportapp.models.rollup import (
@@ -32,12 +33,16 @@ __all__ = [
     "PRIORITY_RANK",
     "SUPPORT_ROLES",
     "AuditLog",
+    "Availability",
     "ChatMessage",
+    "ChatNote",
     "ChatSession",
+    "ChatTransfer",
     "DailyHistogram",
     "DailyRollup",
     "HistogramBlock",
     "HistogramBlockCount",
+    "Presence",
     "Priority",
     "PushSubscription",
     "ResponseStatsHourly",

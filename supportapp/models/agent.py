@@ -2,15 +2,48 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
 from supportapp.models.base import created_at_column, updated_at_column, uuid_pk
+
+
+class Availability(enum.StrEnum):
+    """What the agent chose (PATCH /api/support/agents/me {"presence"})."""
+
+    ONLINE = "online"
+    AWAY = "away"
+
+
+class Presence(enum.StrEnum):
+    """What others see: `offline` without an open staff socket, else the availability."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+def _values(e: type[enum.Enum]) -> list[str]:
+    return [m.value for m in e]
+
+
+availability_enum = Enum(Availability, name="agent_availability", values_callable=_values)
+presence_enum = Enum(Presence, name="agent_presence", values_callable=_values)
 
 
 class SupportAgent(db.Model):
@@ -41,5 +74,14 @@ class SupportAgent(db.Model):
         Integer, nullable=False, default=0, server_default=text("0")
     )
     last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    availability: Mapped[Availability] = mapped_column(
+        availability_enum, nullable=False, default=Availability.ONLINE, server_default="online"
+    )
+    # Computed by services/presence.py from the open sockets (Redis) and `availability`; kept
+    # here so lists, filters and events read one consistent value with its time of change.
+    presence: Mapped[Presence] = mapped_column(
+        presence_enum, nullable=False, default=Presence.OFFLINE, server_default="offline"
+    )
+    presence_changed_at: Mapped[datetime] = created_at_column()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -20,6 +20,16 @@ from supportapp.extensions import redis_client
 log = logging.getLogger(__name__)
 
 EVENT_STREAM = "supportapp:events"
+# Sorted set of "<user id>|<web process>" members, each scored with the epoch second until
+# which that process vouches for an open staff socket of that user (realtime/presence.py).
+PRESENCE_KEY = "supportapp:presence"
+
+
+def ephemeral_channel(client: redis.Redis) -> str:
+    """The pub/sub channel of ephemeral signals (typing). Pub/sub is not scoped by database
+    number, so the channel carries it: deployments (and test runs) sharing one Redis server on
+    different databases never hear each other."""
+    return f"supportapp:ephemeral:{client.connection_pool.connection_kwargs.get('db', 0)}"
 
 
 @dataclass(frozen=True)

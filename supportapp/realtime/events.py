@@ -1,14 +1,30 @@
 """The event catalogue: one builder per event name, with the data shape clients receive.
 
-Session events go to support staff and to the session's owner; agent events only to staff.
+Session events go to support staff and to the session's owner; agent events, transfers and
+internal notes only to staff (no user id: no user's socket or replay ever matches them).
 """
 
 from __future__ import annotations
 
-from supportapp.models import ChatMessage, ChatSession, SessionRating, SessionStatus, SupportAgent
+from supportapp.models import (
+    ChatMessage,
+    ChatNote,
+    ChatSession,
+    ChatTransfer,
+    SessionRating,
+    SessionStatus,
+    SupportAgent,
+)
 from supportapp.models.chat import Priority
 from supportapp.realtime.bus import Event
-from supportapp.representations import agent_dict, message_dict, rating_dict, session_dict
+from supportapp.representations import (
+    agent_dict,
+    message_dict,
+    note_dict,
+    rating_dict,
+    session_dict,
+    transfer_dict,
+)
 
 
 def _for_session(name: str, session: ChatSession, **data) -> Event:
@@ -84,3 +100,20 @@ def user_erased(user_id: str, session_ids: list[str], reason: str) -> Event:
         name="user_erased",
         data={"userId": user_id, "sessionIds": session_ids, "reason": reason},
     )
+
+
+def chat_transferred(session: ChatSession, transfer: ChatTransfer) -> Event:
+    data = transfer_dict(transfer)
+    return Event(
+        name="chat_transferred",
+        data={
+            "session": session_dict(session),
+            "fromAgentId": data["fromAgentId"],
+            "toAgentId": data["toAgentId"],
+            "note": data["note"],
+        },
+    )
+
+
+def chat_note_added(note: ChatNote) -> Event:
+    return Event(name="chat_note_added", data={"note": note_dict(note)})

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,8 @@ from supportapp.realtime.bus import (
     valid_stream_id,
 )
 from supportapp.realtime.hub import OVERFLOW_CLOSE_CODE, Subscriber, hub
+from supportapp.realtime.presence import registry as presence_registry
+from supportapp.services.presence import reconcile as reconcile_presence
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +196,9 @@ class Connection:
 
     def serve(self, last_event_id: str | None) -> None:
         hub.subscribe(self.subscriber, current_app.config["REDIS_URL"])
+        staff = self.subscriber.is_support
+        if staff:
+            self._come_online()
         try:
             self.send_json(
                 {
@@ -207,6 +213,20 @@ class Connection:
                 self._pump(hold_until=time.monotonic() + RESUME_WINDOW)
         finally:
             hub.unsubscribe(self.subscriber)
+            if staff:
+                presence_registry.close(self.identity.user_id)
+
+    def _come_online(self) -> None:
+        """Count this staff socket; the user's first one here updates their presence now
+        (going offline is left to the presence sweep, after the grace period)."""
+        first = presence_registry.open(
+            self.identity.user_id, current_app.config["PRESENCE_GRACE_SECONDS"]
+        )
+        if first:
+            try:
+                reconcile_presence([uuid.UUID(self.identity.user_id)])
+            except Exception:  # the sweep catches up; the socket must not fail for it
+                log.exception("could not update the presence of %s", self.identity.user_id)
 
     def _pump(self, hold_until: float | None) -> None:
         """Until the socket closes: answer client frames, send buffered events, close on

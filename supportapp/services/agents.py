@@ -10,10 +10,12 @@ from sqlalchemy import select
 from supportapp.auth.actor import Actor
 from supportapp.errors import Conflict, NotFound, ValidationFailed
 from supportapp.extensions import db
-from supportapp.models import SUPPORT_ROLES, SupportAgent, User
+from supportapp.jobs import request_auto_assignment
+from supportapp.models import SUPPORT_ROLES, Presence, SupportAgent, User
 from supportapp.realtime import events
 from supportapp.representations import agent_dict
 from supportapp.services import audit
+from supportapp.services.presence import presence_of, set_presence
 from supportapp.services.unit_of_work import unit_of_work
 
 MSG_AGENT_NOT_FOUND = "Agente de soporte no encontrado"
@@ -22,12 +24,18 @@ MSG_USER_NOT_STAFF = "El usuario debe tener rol support, admin o superadmin"
 MSG_ALREADY_AGENT = "El usuario ya es un agente de soporte"
 
 EDITABLE = {"name": "name", "isActive": "is_active", "maxConcurrentChats": "max_concurrent_chats"}
+# The agent's own choices: `presence` in the API is the availability they pick.
+SELF_EDITABLE = {"isActive": "is_active", "presence": "availability"}
 
 
-def list_agents(is_active: bool | None = None) -> list[SupportAgent]:
+def list_agents(
+    is_active: bool | None = None, presence: Presence | None = None
+) -> list[SupportAgent]:
     query = select(SupportAgent).order_by(SupportAgent.created_at, SupportAgent.id)
     if is_active is not None:
         query = query.where(SupportAgent.is_active.is_(is_active))
+    if presence is not None:
+        query = query.where(SupportAgent.presence == presence)
     return list(db.session.scalars(query))
 
 
@@ -96,26 +104,32 @@ def update_agent(actor: Actor, agent_id: uuid.UUID, changes: dict[str, Any]) -> 
         )
         if agent is None:
             raise NotFound(MSG_AGENT_NOT_FOUND)
-        _apply(uow, actor, agent, changes)
+        _apply(uow, actor, agent, changes, EDITABLE)
     return agent
 
 
 def update_my_agent(actor: Actor, changes: dict[str, Any]) -> SupportAgent:
+    """The agent's own switches: `isActive` and `presence` (availability online | away; what
+    others see also depends on an open socket, services/presence.py)."""
     with unit_of_work() as uow:
         agent = agent_of_user(actor.user_id, lock=True)
         if agent is None:
             raise NotFound(MSG_AGENT_NOT_FOUND)
-        _apply(uow, actor, agent, changes)
+        _apply(uow, actor, agent, changes, SELF_EDITABLE)
     return agent
 
 
-def _apply(uow, actor: Actor, agent: SupportAgent, changes: dict[str, Any]) -> None:
-    before = {key: getattr(agent, column) for key, column in EDITABLE.items() if key in changes}
+def _apply(
+    uow, actor: Actor, agent: SupportAgent, changes: dict[str, Any], editable: dict[str, str]
+) -> None:
+    before = {key: getattr(agent, column) for key, column in editable.items() if key in changes}
     after = {key: changes[key] for key in before}
     if before == after:
         return
     for key, value in after.items():
-        setattr(agent, EDITABLE[key], value)
+        setattr(agent, editable[key], value)
+    # The stored presence reflects the sockets; only the availability part can change here.
+    set_presence(uow, agent, presence_of(agent.availability, agent.presence != Presence.OFFLINE))
     uow.session.flush()
     uow.session.refresh(agent)
     audit.record(
@@ -128,3 +142,5 @@ def _apply(uow, actor: Actor, agent: SupportAgent, changes: dict[str, Any]) -> N
         after=after,
     )
     uow.emit(events.agent_status_changed(agent))
+    # More room (active again, a higher limit, back from away) may drain the queue at once.
+    uow.after_commit(request_auto_assignment)

@@ -19,16 +19,27 @@ from sqlalchemy.dialects.postgresql import UUID
 from supportapp.auth.actor import SYSTEM_ACTOR, Actor
 from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, Forbidden, ValidationFailed
 from supportapp.extensions import db
-from supportapp.models import ChatMessage, ChatSession, SessionStatus, SupportAgent, team_members
+from supportapp.jobs import request_auto_assignment
+from supportapp.models import (
+    Availability,
+    ChatMessage,
+    ChatSession,
+    ChatTransfer,
+    SessionStatus,
+    SupportAgent,
+    team_members,
+)
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
 from supportapp.services import audit
+from supportapp.services.presence import online_user_ids
 from supportapp.services.queue_order import QUEUE_ORDER
 from supportapp.services.sessions import ensure_open, ensure_visible, last_message_of
 from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
 MSG_AGENT_INACTIVE = "El agente de soporte no está activo"
+MSG_ALREADY_THEIRS = "La sesión ya está asignada a ese agente"
 AUTO_ASSIGN_BATCH = 200
 
 
@@ -76,16 +87,85 @@ def give_to_agent(
     return agent
 
 
-def _record_assignment(
-    uow: UnitOfWork, actor: Actor, session: ChatSession, agent: SupportAgent, now
-) -> None:
-    previous_agent = session.support_agent_id
-    previous_status = session.status
+def transfer_session(
+    actor: Actor, session_id: uuid.UUID, agent_id: uuid.UUID, note: str | None
+) -> tuple[ChatSession, ChatMessage | None]:
+    """POST /api/chat/session/:id/transfer: the assigned agent or an admin hands the session
+    to another agent, with an optional note for staff. Locks as assign_session does (the
+    session, then both agents in id order), so counters stay exact under any concurrency.
+    Checks: the session (404), the target (400), who asks (403), open (409), then capacity
+    (409)."""
+    with unit_of_work() as uow:
+        session = db.session.scalar(
+            select(ChatSession).where(ChatSession.id == session_id).with_for_update()
+        )
+        ensure_visible(actor, session)
+        agents = _lock_agents(session.support_agent_id, agent_id)
+        target = agents.get(agent_id)
+        if target is None:
+            raise ValidationFailed.field("supportAgentId", MSG_AGENT_NOT_FOUND)
+        if not target.is_active:
+            raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
+        current = agents.get(session.support_agent_id) if session.support_agent_id else None
+        if not actor.is_admin and (current is None or current.user_id != actor.user_id):
+            raise Forbidden()
+        ensure_open(session)
+        if current is not None and current.id == target.id:
+            raise ValidationFailed.field("supportAgentId", MSG_ALREADY_THEIRS)
+        if target.current_active_chats >= target.max_concurrent_chats:
+            raise Conflict(MSG_AGENT_AT_CAPACITY)
+        previous_status = session.status
+        _move(uow, session, target, utcnow())
+        transfer = ChatTransfer(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            from_agent_id=current.id if current else None,
+            to_agent_id=target.id,
+            by_user_id=actor.user_id,
+            note=note or None,
+            created_at=utcnow(),
+        )
+        uow.session.add(transfer)
+        uow.session.flush()
+        audit.record(
+            uow,
+            actor,
+            "session.transferred",
+            target_type="chat_session",
+            target_id=session.id,
+            session_id=session.id,
+            before={
+                "supportAgentId": str(current.id) if current else None,
+                "status": str(previous_status),
+            },
+            after={"supportAgentId": str(target.id), "status": "active", "note": transfer.note},
+        )
+        # The user learns the new agent (chat_assigned); only staff get the note.
+        uow.emit(events.chat_assigned(session, target, str(current.id) if current else None))
+        if previous_status != SessionStatus.ACTIVE:
+            uow.emit(events.chat_status_changed(session, previous_status))
+        uow.emit(events.chat_transferred(session, transfer))
+        if current is not None:
+            uow.after_commit(request_auto_assignment)  # the old agent has a free slot
+        last = last_message_of(session.id)
+    return session, last
+
+
+def _move(uow: UnitOfWork, session: ChatSession, agent: SupportAgent, now) -> None:
+    """Write the session's new agent (the trigger moves the counters and refuses overshoot)."""
     session.support_agent_id = agent.id
     session.status = SessionStatus.ACTIVE
     session.assigned_at = now
     agent.last_assigned_at = now
     uow.session.flush()
+
+
+def _record_assignment(
+    uow: UnitOfWork, actor: Actor, session: ChatSession, agent: SupportAgent, now
+) -> None:
+    previous_agent = session.support_agent_id
+    previous_status = session.status
+    _move(uow, session, agent, now)
     _announce(uow, actor, session, agent, previous_agent, previous_status)
 
 
@@ -139,9 +219,10 @@ def _lock_agents(
 
 def auto_assign_batch(batch_size: int = AUTO_ASSIGN_BATCH) -> int:
     """Take up to `batch_size` sessions from the head of the queue and give each to the active
-    agent with the lowest load (current/max; ties → assigned least recently), never past
-    capacity. Sessions and agents are claimed with SKIP LOCKED, so several workers can run
-    this at once: each works on rows no other holds, and nothing is assigned twice."""
+    (and, with ASSIGN_ONLY_ONLINE, online) agent with the lowest load (current/max; ties →
+    assigned least recently), never past capacity. Sessions and agents are claimed with SKIP
+    LOCKED, so several workers can run this at once: each works on rows no other holds, and
+    nothing is assigned twice."""
     with unit_of_work() as uow:
         queued = list(
             db.session.scalars(
@@ -160,6 +241,7 @@ def auto_assign_batch(batch_size: int = AUTO_ASSIGN_BATCH) -> int:
                 .where(
                     SupportAgent.is_active.is_(True),
                     SupportAgent.current_active_chats < SupportAgent.max_concurrent_chats,
+                    *_routable(),
                 )
                 .with_for_update(skip_locked=True)
             )
@@ -168,6 +250,17 @@ def auto_assign_batch(batch_size: int = AUTO_ASSIGN_BATCH) -> int:
         if plan:
             _apply_plan(uow, plan, utcnow())
     return len(plan)
+
+
+def _routable() -> list:
+    """With ASSIGN_ONLY_ONLINE, only agents whose presence is online: availability online and
+    a staff socket open somewhere (the ids come from Redis, fresher than the stored presence)."""
+    if not current_app.config["ASSIGN_ONLY_ONLINE"]:
+        return []
+    return [
+        SupportAgent.availability == Availability.ONLINE,
+        SupportAgent.user_id.in_(sorted(online_user_ids(), key=str)),
+    ]
 
 
 @dataclass(frozen=True)

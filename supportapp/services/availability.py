@@ -10,7 +10,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from supportapp.extensions import db
-from supportapp.models import ChatSession, SessionStatus, SupportAgent, Team, team_members
+from supportapp.models import (
+    ChatSession,
+    Presence,
+    SessionStatus,
+    SupportAgent,
+    Team,
+    team_members,
+)
 from supportapp.models.base import utcnow
 from supportapp.services import queue, teams
 from supportapp.services.business_hours import is_open, next_open_at, schedule_of
@@ -57,8 +64,10 @@ def _of(team: Team | None, now: datetime) -> Availability:
 
 
 def online_agents(team: Team | None) -> int:
-    """Active agents (of the team) who could take a chat."""
-    query = select(func.count(SupportAgent.id)).where(SupportAgent.is_active.is_(True))
+    """Active agents (of the team) whose presence is online: they could take a chat now."""
+    query = select(func.count(SupportAgent.id)).where(
+        SupportAgent.is_active.is_(True), SupportAgent.presence == Presence.ONLINE
+    )
     if team is not None:
         query = query.join(team_members, team_members.c.agent_id == SupportAgent.id).where(
             team_members.c.team_id == team.id

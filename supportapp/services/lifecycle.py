@@ -1,4 +1,5 @@
-"""Time-based rules: unanswered sessions go back to the queue, idle sessions are closed."""
+"""Time-based rules: unanswered sessions and those of offline agents go back to the queue,
+idle sessions are closed."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from sqlalchemy import select
 
 from supportapp.auth.actor import SYSTEM_ACTOR
 from supportapp.jobs import notify_queued, request_auto_assignment
-from supportapp.models import ChatSession, SessionStatus
+from supportapp.models import ChatSession, Presence, SessionStatus, SupportAgent
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
 from supportapp.services import audit
+from supportapp.services.queue_order import QUEUE_ORDER
 from supportapp.services.sessions import close_recorded
 from supportapp.services.unit_of_work import UnitOfWork, in_batches
 
@@ -27,27 +29,14 @@ def requeue_unanswered(minutes: int, now: datetime | None = None) -> int:
 
     def requeue(uow: UnitOfWork, stale: list[ChatSession]) -> None:
         for session in stale:
-            previous_agent = session.support_agent_id
-            session.status = SessionStatus.PENDING
-            session.support_agent_id = None
-            session.assigned_at = None
-            session.queued_at = session.waiting_since
-            session.requeued_at = deadline + timedelta(minutes=minutes)
-            session.first_response_at = None
-            uow.session.flush()
-            audit.record(
+            _requeue(
                 uow,
-                SYSTEM_ACTOR,
-                "session.requeued",
-                target_type="chat_session",
-                target_id=session.id,
-                session_id=session.id,
-                before={"status": "active", "supportAgentId": str(previous_agent)},
-                after={"status": "pending", "supportAgentId": None},
+                session,
+                queued_at=session.waiting_since,
+                at=deadline + timedelta(minutes=minutes),
+                reason="unanswered",
             )
-            uow.emit(events.chat_status_changed(session, SessionStatus.ACTIVE))
-        uow.after_commit(request_auto_assignment)
-        uow.after_commit(lambda ids=[s.id for s in stale]: notify_queued(ids, "requeued"))
+        _after_requeue(uow, stale)
 
     query = (
         select(ChatSession)
@@ -59,6 +48,62 @@ def requeue_unanswered(minutes: int, now: datetime | None = None) -> int:
         .order_by(ChatSession.waiting_since)
     )
     return in_batches(query, requeue, BATCH)
+
+
+def requeue_offline(seconds: int, now: datetime | None = None) -> int:
+    """Active sessions of agents offline for longer than `seconds` go back to the queue,
+    keeping their place (their original `queued_at`)."""
+    if seconds <= 0:
+        return 0
+    moment = now or utcnow()
+
+    def requeue(uow: UnitOfWork, orphaned: list[ChatSession]) -> None:
+        for session in orphaned:
+            _requeue(uow, session, queued_at=session.queued_at, at=moment, reason="offline")
+        _after_requeue(uow, orphaned)
+
+    # A subquery, not a join: only the sessions are locked, never the agents' rows.
+    gone = select(SupportAgent.id).where(
+        SupportAgent.presence == Presence.OFFLINE,
+        SupportAgent.presence_changed_at < moment - timedelta(seconds=seconds),
+    )
+    query = (
+        select(ChatSession)
+        .where(ChatSession.status == SessionStatus.ACTIVE, ChatSession.support_agent_id.in_(gone))
+        .order_by(*QUEUE_ORDER)
+    )
+    return in_batches(query, requeue, BATCH)
+
+
+def _requeue(
+    uow: UnitOfWork, session: ChatSession, *, queued_at: datetime | None, at: datetime, reason: str
+) -> None:
+    """A locked active session loses its agent and waits in the queue again from `queued_at`;
+    its first-response clock restarts at `at`."""
+    previous_agent = session.support_agent_id
+    session.status = SessionStatus.PENDING
+    session.support_agent_id = None
+    session.assigned_at = None
+    session.queued_at = queued_at
+    session.requeued_at = at
+    session.first_response_at = None
+    uow.session.flush()
+    audit.record(
+        uow,
+        SYSTEM_ACTOR,
+        "session.requeued",
+        target_type="chat_session",
+        target_id=session.id,
+        session_id=session.id,
+        before={"status": "active", "supportAgentId": str(previous_agent)},
+        after={"status": "pending", "supportAgentId": None, "reason": reason},
+    )
+    uow.emit(events.chat_status_changed(session, SessionStatus.ACTIVE))
+
+
+def _after_requeue(uow: UnitOfWork, sessions: list[ChatSession]) -> None:
+    uow.after_commit(request_auto_assignment)
+    uow.after_commit(lambda ids=[s.id for s in sessions]: notify_queued(ids, "requeued"))
 
 
 def close_inactive(hours: int, now: datetime | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -20,6 +20,7 @@ from supportapp.jobs import notify_queued, request_auto_assignment
 from supportapp.models import (
     ChatMessage,
     ChatSession,
+    ChatTransfer,
     Priority,
     Sender,
     SessionRating,
@@ -276,16 +277,34 @@ class SessionDetails:
     user: User | None
     agent: SupportAgent | None
     rating: SessionRating | None = None
+    # Staff only (empty for anyone else): hand-overs between agents, oldest first.
+    transfers: list[ChatTransfer] = field(default_factory=list)
 
 
 def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
-    """The session with its user, agent and rating (one statement), and its messages."""
+    """The session with its user, agent and rating (one statement), its messages and, for
+    staff, its transfers."""
     found = db.session.execute(_details_statement(), {"session_id": session_id}).first()
     if found is None or not (actor.is_support or found[0].user_id == actor.user_id):
         raise NotFound(MSG_SESSION_NOT_FOUND)
     session, user, agent, rating = found
     return SessionDetails(
-        session=session, messages=messages_of(session.id), user=user, agent=agent, rating=rating
+        session=session,
+        messages=messages_of(session.id),
+        user=user,
+        agent=agent,
+        rating=rating,
+        transfers=transfers_of(session.id) if actor.is_support else [],
+    )
+
+
+def transfers_of(session_id: uuid.UUID) -> list[ChatTransfer]:
+    return list(
+        db.session.scalars(
+            select(ChatTransfer)
+            .where(ChatTransfer.session_id == session_id)
+            .order_by(ChatTransfer.created_at, ChatTransfer.id)
+        )
     )
 
 

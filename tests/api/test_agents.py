@@ -19,6 +19,8 @@ AGENT_FIELDS = {
     "isActive",
     "maxConcurrentChats",
     "currentActiveChats",
+    "presence",
+    "presenceChangedAt",
     "createdAt",
     "updatedAt",
 }
@@ -486,6 +488,11 @@ def test_patch_my_agent_without_profile_returns_404(client, make_account):
         {},
         {"isActive": "sometimes"},
         {"isActive": None},
+        {"presence": "offline"},
+        {"presence": "busy"},
+        {"presence": None},
+        {"presence": 1},
+        {"presence": "away", "isActive": "x"},
     ],
 )
 def test_patch_my_agent_with_invalid_body_returns_400_and_changes_nothing(

@@ -237,7 +237,8 @@ def test_details_returns_session_user_and_null_agent_for_each_role(
     assert body["success"] is True
     assert body["message"] == "Detalles obtenidos exitosamente"
     data = body["data"]
-    assert set(data) == {"session", "user", "agent", "rating"}
+    assert set(data) == {"session", "user", "agent", "rating", "transfers"}
+    assert data["transfers"] == []
     assert data["rating"] is None  # post-chat rating, once the user gives one
     assert data["user"] == {
         "id": user.id,

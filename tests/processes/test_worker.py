@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from supportapp.extensions import db
 from supportapp.models import AuditLog, ChatSession, SupportAgent
+from supportapp.realtime.presence import vouch
 from supportapp.services import lifecycle
 from tests.processes.helpers import (
     celery_control,
@@ -89,6 +90,10 @@ def seed_queue(conn, *, queued: int = QUEUED, capacities: list[int] = CAPACITIES
     )
     assert _scalar(conn, "SELECT count(*) FROM chat_sessions WHERE status = 'pending'") == queued
     assert _scalar(conn, "SELECT count(*) FROM support_agents") == len(capacities)
+    # Automatic assignment serves agents who are online (ASSIGN_ONLY_ONLINE): a pretend web
+    # process vouches for a staff socket of each.
+    agent_users = [str(row[0]) for row in _rows(conn, "SELECT user_id FROM support_agents")]
+    vouch(agent_users, "tests", 3600)
 
 
 def active_count(conn) -> int:
@@ -189,9 +194,10 @@ def assert_assignment_invariants(conn, *, queued: int, capacity: int) -> None:
 
 @pytest.mark.slow
 def test_a_created_session_is_assigned_by_the_running_worker(
-    auto_env, make_agent, make_account, pg
+    auto_env, make_agent, make_account, mark_online, pg
 ):
     agent_account, agent = make_agent(max_chats=3)
+    mark_online(agent_account.id)
     user = make_account("user")
     with celery_worker(auto_env, name="assign"), gunicorn_server(auto_env) as web:
         started = time.monotonic()
@@ -424,7 +430,7 @@ def test_unanswered_sessions_go_back_to_the_queue(
     assert entry.actor_id is None
     assert entry.session_id == uuid.UUID(stale["id"])
     assert entry.before == {"status": "active", "supportAgentId": agent["id"]}
-    assert entry.after == {"status": "pending", "supportAgentId": None}
+    assert entry.after == {"status": "pending", "supportAgentId": None, "reason": "unanswered"}
 
     # Running the rule again changes nothing.
     assert lifecycle.requeue_unanswered(30, now=NOW) == 0

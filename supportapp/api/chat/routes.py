@@ -12,6 +12,9 @@ from supportapp.api.chat.schemas import (
     MessageArrayEnvelope,
     MessageEnvelope,
     MessageSchema,
+    NoteCreateSchema,
+    NoteEnvelope,
+    NotePageEnvelope,
     OpenSessionSchema,
     OwnSessionsQuerySchema,
     PrioritySchema,
@@ -29,14 +32,21 @@ from supportapp.api.chat.schemas import (
     StatsQuerySchema,
     StatusPageQuerySchema,
     SupportMessageSchema,
+    TransferRequestSchema,
 )
-from supportapp.api.common import pagination, parse_date_range, parse_id
+from supportapp.api.common import PageQuerySchema, pagination, parse_date_range, parse_id
 from supportapp.api.rate_limits import message_limit, spend_message_budget
 from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
 from supportapp.models import SUPPORT_ROLES, Priority, Role, SessionStatus
-from supportapp.representations import message_dict, rating_dict, session_dict
-from supportapp.services import assignment, messages, queue, ratings, sessions
+from supportapp.representations import (
+    message_dict,
+    note_dict,
+    rating_dict,
+    session_dict,
+    transfer_dict,
+)
+from supportapp.services import assignment, messages, notes, queue, ratings, sessions
 from supportapp.services.agents import my_agent
 
 bp = Blueprint("chat", __name__, url_prefix="/api/chat", description="Chat sessions")
@@ -226,6 +236,51 @@ def assign_session(body: dict, session_id: str):
     return ok(_with_last_message(session, last), "Sesión asignada exitosamente")
 
 
+@bp.post("/session/<session_id>/transfer")
+@bp.auth(SUPPORT_ROLES)
+@bp.arguments(TransferRequestSchema)
+@bp.response(200, SessionEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+def transfer_session(body: dict, session_id: str):
+    """Hand a session over to another agent, with an optional note (0–500 characters) that
+    only staff see: the assigned agent or an admin. 409 when closed or the target is full."""
+    session, last = assignment.transfer_session(
+        current_actor(), _session_id(session_id), body["supportAgentId"], body["note"]
+    )
+    return ok(_with_last_message(session, last), "Sesión transferida exitosamente")
+
+
+@bp.post("/session/<session_id>/notes")
+@bp.auth(USER_ROLES)
+@bp.arguments(NoteCreateSchema)
+@bp.response(201, NoteEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+def add_note(body: dict, session_id: str):
+    """An internal note (1–2000 characters) on a session, for staff only: its user gets 404."""
+    note = notes.add_note(current_actor(), _session_id(session_id), body["note"])
+    return ok(note_dict(note), "Nota agregada exitosamente")
+
+
+@bp.get("/session/<session_id>/notes")
+@bp.auth(USER_ROLES)
+@bp.arguments(PageQuerySchema, location="query")
+@bp.response(200, NotePageEnvelope)
+@bp.alt_response(404, response="NOT_FOUND")
+def list_notes(query: dict, session_id: str):
+    """A session's internal notes, oldest first (staff only: its user gets 404)."""
+    found, total = notes.list_notes(
+        current_actor(), _session_id(session_id), query["page"], query["limit"]
+    )
+    return ok(
+        {
+            "notes": [note_dict(n) for n in found],
+            "pagination": pagination(query["page"], query["limit"], total),
+        },
+        "Notas obtenidas exitosamente",
+    )
+
+
 @bp.post("/session/<session_id>/support-message")
 @bp.auth(SUPPORT_ROLES)
 @message_limit
@@ -281,6 +336,7 @@ def get_session_details(session_id: str):
             ),
             "agent": {"id": str(agent.id), "name": agent.name} if agent else None,
             "rating": _rating_summary(details.rating),
+            "transfers": [transfer_dict(t) for t in details.transfers],
         },
         "Detalles obtenidos exitosamente",
     )

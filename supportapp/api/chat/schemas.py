@@ -111,11 +111,38 @@ class RatingSchema(RatingSummarySchema):
     )
 
 
+class TransferSchema(ma.Schema):
+    fromAgentId = ma.fields.String(allow_none=True, required=True)
+    toAgentId = ma.fields.String(allow_none=True, required=True)
+    byUserId = ma.fields.String(allow_none=True, required=True)
+    note = ma.fields.String(allow_none=True, required=True)
+    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+
+
 class SessionDetailsSchema(ma.Schema):
     session = ma.fields.Nested(ChatSessionSchema, required=True)
     user = ma.fields.Nested(SessionUserSchema, allow_none=True)
     agent = ma.fields.Nested(PersonSchema, allow_none=True)
     rating = ma.fields.Nested(RatingSummarySchema, allow_none=True, required=True)
+    transfers = ma.fields.List(
+        ma.fields.Nested(TransferSchema),
+        required=True,
+        metadata={"description": "Hand-overs between agents, oldest first"},
+    )
+
+
+class NoteSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    sessionId = ma.fields.String(required=True)
+    authorId = ma.fields.String(allow_none=True, required=True)
+    authorName = ma.fields.String(required=True)
+    note = ma.fields.String(required=True)
+    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+
+
+class NotePageSchema(ma.Schema):
+    notes = ma.fields.List(ma.fields.Nested(NoteSchema), required=True)
+    pagination = ma.fields.Nested(PaginationSchema, required=True)
 
 
 class StatsSchema(ma.Schema):
@@ -169,6 +196,8 @@ QueueEnvelope = envelope(QueueSchema, "QueueEnvelope")
 QueuePositionEnvelope = envelope(QueuePositionSchema, "QueuePositionEnvelope")
 ReadResultEnvelope = envelope(ReadResultSchema, "ReadResultEnvelope")
 RatingEnvelope = envelope(RatingSchema, "SessionRatingEnvelope")
+NoteEnvelope = envelope(NoteSchema, "ChatNoteEnvelope")
+NotePageEnvelope = envelope(NotePageSchema, "ChatNotePageEnvelope")
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -226,6 +255,33 @@ class AssignSchema(ma.Schema):
             "invalid_uuid": "El agente de soporte no existe",
             "required": "El agente de soporte es obligatorio",
             "null": "El agente de soporte es obligatorio",
+        },
+    )
+
+
+MSG_NOTE_EMPTY = "La nota no puede estar vacía"
+
+
+class TransferRequestSchema(AssignSchema):
+    note = TrimmedString(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=500, error="La nota no puede superar los 500 caracteres"),
+        error_messages={"invalid": "La nota debe ser texto"},
+    )
+
+
+class NoteCreateSchema(ma.Schema):
+    note = TrimmedString(
+        required=True,
+        validate=[
+            ma.validate.Length(min=1, error=MSG_NOTE_EMPTY),
+            ma.validate.Length(max=2000, error="La nota no puede superar los 2000 caracteres"),
+        ],
+        error_messages={
+            "required": MSG_NOTE_EMPTY,
+            "null": MSG_NOTE_EMPTY,
+            "invalid": "La nota debe ser texto",
         },
     )
 

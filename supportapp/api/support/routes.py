@@ -18,7 +18,7 @@ from supportapp.api.support.schemas import (
     AuditLogQuerySchema,
 )
 from supportapp.auth.actor import current_actor
-from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES
+from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES, Presence
 from supportapp.representations import agent_dict, audit_dict, export_dict
 from supportapp.services import agents, audit, data_rights
 from supportapp.services.agents import MSG_AGENT_NOT_FOUND
@@ -34,8 +34,9 @@ bp = Blueprint(
 @bp.arguments(AgentsQuerySchema, location="query")
 @bp.response(200, AgentArrayEnvelope)
 def list_agents(query: dict):
-    """SPEC 8: every support agent, optionally only active or inactive ones."""
-    found = agents.list_agents(query.get("isActive"))
+    """SPEC 8: every support agent, optionally filtered by isActive and presence."""
+    presence = query.get("presence")
+    found = agents.list_agents(query.get("isActive"), Presence(presence) if presence else None)
     return ok([agent_dict(a) for a in found], "Agentes obtenidos exitosamente")
 
 
@@ -70,7 +71,8 @@ def get_my_agent():
 @bp.response(200, AgentEnvelope)
 @bp.alt_response(404, response="NOT_FOUND")
 def update_my_agent(body: dict):
-    """An agent goes available (`isActive: true`) or away."""
+    """The agent's own switches: `isActive`, and `presence` (`online` | `away`), the
+    availability shown while a staff WebSocket of theirs is open (else `offline`)."""
     agent = agents.update_my_agent(current_actor(), body)
     return ok(agent_dict(agent), "Agente actualizado exitosamente")
 

@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
 from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+from supportapp.models import Availability, Presence
 
 DATE_TIME = {"format": "date-time"}
 NAME = ma.validate.Length(min=1, max=100, error="El nombre debe tener entre 1 y 100 caracteres")
@@ -20,6 +21,15 @@ class SupportAgentSchema(ma.Schema):
     isActive = ma.fields.Boolean(required=True)
     maxConcurrentChats = ma.fields.Integer(required=True)
     currentActiveChats = ma.fields.Integer(required=True)
+    presence = ma.fields.String(
+        required=True,
+        metadata={
+            "enum": [p.value for p in Presence],
+            "description": "offline without an open staff WebSocket for PRESENCE_GRACE_SECONDS, "
+            "else the availability the agent chose",
+        },
+    )
+    presenceChangedAt = ma.fields.String(required=True, metadata=DATE_TIME)
     createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
     updatedAt = ma.fields.String(required=True, metadata=DATE_TIME)
 
@@ -36,12 +46,30 @@ class AgentUpdateSchema(ma.Schema):
     maxConcurrentChats = ma.fields.Integer(validate=CAPACITY, strict=True)
 
 
+MSG_AVAILABILITY = "La presencia debe ser online o away"
+MSG_PRESENCE = "La presencia debe ser online, away u offline"
+
+
 class AgentSelfUpdateSchema(ma.Schema):
-    isActive = ma.fields.Boolean(required=True)
+    """At least one of `isActive` and `presence` (the availability the agent chooses)."""
+
+    isActive = ma.fields.Boolean()
+    presence = ma.fields.String(
+        validate=ma.validate.OneOf([a.value for a in Availability], error=MSG_AVAILABILITY),
+        error_messages={"null": MSG_AVAILABILITY, "invalid": MSG_AVAILABILITY},
+    )
+
+    @ma.validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Indica isActive o presence", "presence")
 
 
 class AgentsQuerySchema(ma.Schema):
     isActive = ma.fields.Boolean()
+    presence = ma.fields.String(
+        validate=ma.validate.OneOf([p.value for p in Presence], error=MSG_PRESENCE)
+    )
 
 
 class AuditLogSchema(ma.Schema):
