@@ -10,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Integer,
     String,
@@ -20,7 +19,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
-from supportapp.models.base import created_at_column, updated_at_column, uuid_pk
+from supportapp.models.base import created_at_column, updated_at_column, uuid_pk, value_enum
 
 
 class Availability(enum.StrEnum):
@@ -38,12 +37,8 @@ class Presence(enum.StrEnum):
     OFFLINE = "offline"
 
 
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [m.value for m in e]
-
-
-availability_enum = Enum(Availability, name="agent_availability", values_callable=_values)
-presence_enum = Enum(Presence, name="agent_presence", values_callable=_values)
+availability_enum = value_enum(Availability, "agent_availability")
+presence_enum = value_enum(Presence, "agent_presence")
 
 
 class SupportAgent(db.Model):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, func
+from sqlalchemy import DateTime, Enum, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,3 +33,8 @@ def updated_at_column() -> Mapped[datetime]:
         default=utcnow,
         onupdate=utcnow,
     )
+
+
+def value_enum(python_enum: type[enum.Enum], name: str) -> Enum:
+    """A PostgreSQL enum type named `name` that stores the members' values."""
+    return Enum(python_enum, name=name, values_callable=lambda e: [m.value for m in e])

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     Computed,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
-from supportapp.models.base import created_at_column, utcnow, uuid_pk
+from supportapp.models.base import created_at_column, utcnow, uuid_pk, value_enum
 
 
 class SessionStatus(enum.StrEnum):
@@ -42,13 +41,9 @@ class Sender(enum.StrEnum):
     SUPPORT = "support"
 
 
-def _values(e: type[enum.Enum]) -> list[str]:
-    return [m.value for m in e]
-
-
-status_enum = Enum(SessionStatus, name="session_status", values_callable=_values)
-priority_enum = Enum(Priority, name="session_priority", values_callable=_values)
-sender_enum = Enum(Sender, name="message_sender", values_callable=_values)
+status_enum = value_enum(SessionStatus, "session_status")
+priority_enum = value_enum(Priority, "session_priority")
+sender_enum = value_enum(Sender, "message_sender")
 
 PRIORITY_RANK = {Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
 
