@@ -74,6 +74,38 @@ def publish(events: list[Event]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Ephemeral:
+    """A signal that is delivered live and then forgotten (typing): no id, never stored in the
+    stream, never replayed. Goes over Redis pub/sub to every web process."""
+
+    frame_json: str
+    user_id: str = ""
+    to_support: bool = False
+
+    def to_message(self) -> str:
+        return json.dumps(
+            {"frame": self.frame_json, "user": self.user_id, "support": self.to_support}
+        )
+
+    @classmethod
+    def from_message(cls, raw: str) -> Ephemeral | None:
+        try:
+            value = json.loads(raw)
+            return cls(str(value["frame"]), str(value["user"]), bool(value["support"]))
+        except (TypeError, ValueError, KeyError):
+            return None
+
+
+def publish_ephemeral(signal: Ephemeral) -> None:
+    """Hand `signal` to every web process now; lost if Redis is down (it is only a hint)."""
+    try:
+        client = redis_client.client
+        client.publish(ephemeral_channel(client), signal.to_message())
+    except redis.RedisError:
+        log.warning("could not publish an ephemeral signal", exc_info=True)
+
+
+@dataclass(frozen=True)
 class StreamEvent:
     """An event as read back from the stream, with its id."""
 

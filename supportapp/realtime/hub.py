@@ -21,7 +21,13 @@ from typing import Any
 
 import redis
 
-from supportapp.realtime.bus import EVENT_STREAM, StreamEvent, parse_entry
+from supportapp.realtime.bus import (
+    EVENT_STREAM,
+    Ephemeral,
+    StreamEvent,
+    ephemeral_channel,
+    parse_entry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,8 @@ def _nothing() -> None:
 @dataclass(eq=False)
 class Subscriber:
     """A connected socket as the hub sees it: who it is, its outgoing buffer and how to wake
-    the thread that drains it. Buffered items are StreamEvents or ready-made notice dicts."""
+    the thread that drains it. Buffered items are StreamEvents, Ephemeral signals or ready-made
+    notice dicts."""
 
     user_id: str
     is_support: bool
@@ -53,14 +60,14 @@ class Subscriber:
     buffer: deque = field(default_factory=deque)
     overflowed: bool = False
 
-    def may_see(self, event: StreamEvent) -> bool:
+    def may_see(self, event: StreamEvent | Ephemeral) -> bool:
         return (self.is_support and event.to_support) or event.user_id == self.user_id
 
-    def offer(self, item: StreamEvent | dict[str, Any]) -> bool:
+    def offer(self, item: StreamEvent | Ephemeral | dict[str, Any]) -> bool:
         """Buffer `item` if this socket may see it; True when the drainer has work to do."""
         if self.overflowed:
             return False
-        if isinstance(item, StreamEvent) and not self.may_see(item):
+        if isinstance(item, StreamEvent | Ephemeral) and not self.may_see(item):
             return False
         if len(self.buffer) >= CLIENT_BUFFER:
             self.overflowed = True
@@ -68,7 +75,7 @@ class Subscriber:
             self.buffer.append(item)
         return True
 
-    def take(self) -> list[StreamEvent | dict[str, Any]]:
+    def take(self) -> list[StreamEvent | Ephemeral | dict[str, Any]]:
         """Everything buffered so far, oldest first (deque pops are thread-safe)."""
         items = []
         while self.buffer:
@@ -81,6 +88,8 @@ class Hub:
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self._listening = threading.Event()
         self._position: str | None = None
         self._started = threading.Event()
         self._redis_url: str | None = None
@@ -102,7 +111,7 @@ class Hub:
     def size(self) -> int:
         return len(self._subscribers)
 
-    def _dispatch(self, items: list[StreamEvent | dict[str, Any]]) -> None:
+    def _dispatch(self, items: list[StreamEvent | Ephemeral | dict[str, Any]]) -> None:
         """Offer a batch to every subscriber, then wake each one that got something once."""
         with self._lock:
             subscribers = list(self._subscribers)
@@ -124,7 +133,13 @@ class Hub:
                     target=self._run, name="event-stream-reader", daemon=True
                 )
                 self._reader.start()
+            if self._listener is None or not self._listener.is_alive():
+                self._listener = threading.Thread(
+                    target=self._listen, name="ephemeral-listener", daemon=True
+                )
+                self._listener.start()
         self._started.wait(timeout=10)
+        self._listening.wait(timeout=5)
 
     def _run(self) -> None:
         backoff = 0.5
@@ -170,6 +185,31 @@ class Hub:
             except Exception:  # keep the process's only reader alive whatever happens
                 log.exception("event stream reader failed; restarting")
                 time.sleep(backoff)
+
+    def _listen(self) -> None:
+        """Follow the ephemeral pub/sub channel (typing) and fan its signals out; what is
+        published while Redis is unreachable is lost, by design."""
+        backoff = 0.5
+        while True:
+            try:
+                client = redis.Redis.from_url(
+                    self._redis_url, decode_responses=True, socket_connect_timeout=2
+                )
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(ephemeral_channel(client))
+                self._listening.set()
+                backoff = 0.5
+                for message in pubsub.listen():
+                    signal = Ephemeral.from_message(message.get("data"))
+                    if signal is not None:
+                        self._dispatch([signal])
+            except redis.RedisError:
+                log.warning("ephemeral listener lost Redis; retrying in %.1fs", backoff)
+                self._listening.set()  # nothing to wait for: sockets proceed without it
+            except Exception:  # keep the process's only listener alive whatever happens
+                log.exception("ephemeral listener failed; restarting")
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 5)
 
 
 hub = Hub()

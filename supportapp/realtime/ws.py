@@ -2,8 +2,10 @@
 
 Client → server frames: {"type": "auth", "token"} (first frame, within AUTH_TIMEOUT when the
 token is not in the query string or header), {"type": "ping"}, {"type": "resume",
-"lastEventId"}. Server → client frames: {"id", "event", "data", "timestamp"} for stream events,
-{"event", "data"} notices (connected, resync_required) and {"event": "pong", "timestamp"}.
+"lastEventId"}, {"type": "typing", "sessionId", "isTyping"}. Server → client frames: {"id",
+"event", "data", "timestamp"} for stream events, {"event", "data"} notices (connected,
+resync_required), {"event": "pong", "timestamp"} and ephemeral {"event": "typing", "data",
+"timestamp"} signals (no id: never replayed).
 docs/realtime.md is the client-facing description.
 """
 
@@ -29,6 +31,7 @@ from supportapp.errors import Unauthorized
 from supportapp.extensions import db, redis_client, sock
 from supportapp.models.user import SUPPORT_ROLES, Role
 from supportapp.realtime.bus import (
+    Ephemeral,
     ReplayGap,
     StreamEvent,
     replay_after,
@@ -37,6 +40,7 @@ from supportapp.realtime.bus import (
 )
 from supportapp.realtime.hub import OVERFLOW_CLOSE_CODE, Subscriber, hub
 from supportapp.realtime.presence import registry as presence_registry
+from supportapp.realtime.typing import TypingRelay
 from supportapp.services.presence import reconcile as reconcile_presence
 
 log = logging.getLogger(__name__)
@@ -131,6 +135,7 @@ class Connection:
             wake=self._wakeup.set,
         )
         self.cursor: tuple[int, int] = (0, 0)
+        self.typing = TypingRelay(identity.user_id, identity.role)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -148,6 +153,8 @@ class Connection:
         for item in self.subscriber.take():
             if isinstance(item, StreamEvent):
                 self.send_event(item)
+            elif isinstance(item, Ephemeral):
+                self.ws.send(item.frame_json)
             else:
                 self.send_json(item)
 
@@ -176,6 +183,8 @@ class Connection:
             self.send_json({"event": "pong", "timestamp": _now()})
         elif kind == "resume" and isinstance(frame.get("lastEventId"), str):
             self.replay(frame["lastEventId"])
+        elif kind == "typing":
+            self.typing.receive(frame)
 
     def _receive_frames(self) -> bool:
         """Handle every client frame already received; raises ConnectionClosed once closed.
@@ -213,6 +222,7 @@ class Connection:
                 self._pump(hold_until=time.monotonic() + RESUME_WINDOW)
         finally:
             hub.unsubscribe(self.subscriber)
+            self.typing.stop_all()
             if staff:
                 presence_registry.close(self.identity.user_id)
 
@@ -249,6 +259,12 @@ class Connection:
                 return
             if hold_until is not None:
                 left = min(left, hold_until - time.monotonic())
+            typing_due = self.typing.next_deadline()
+            if typing_due is not None:
+                if typing_due <= time.monotonic():
+                    self.typing.tick()
+                    continue
+                left = min(left, typing_due - time.monotonic())
             self._wakeup.wait(timeout=min(left, MAX_IDLE_WAIT))
 
 
