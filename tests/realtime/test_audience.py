@@ -32,8 +32,10 @@ def test_users_see_only_their_own_sessions_and_staff_see_everything(
     start = stream_tail(redis_url)
     alice_ws = connected(web1, alice.token)
     bob_ws = connected(web2, bob.token)
-    agent_ws = connected(web1, agent_account.token)
+    # The admin listens before the agent connects: the agent's socket makes them online,
+    # an event every staff socket open by then receives.
     admin_ws = connected(web2, admin.token)
+    agent_ws = connected(web1, agent_account.token)
     sockets += [alice_ws, bob_ws, agent_ws, admin_ws]
 
     api1, api2 = Api(web1), Api(web2)
@@ -76,7 +78,8 @@ def test_users_see_only_their_own_sessions_and_staff_see_everything(
     for ws in (alice_ws, bob_ws):
         assert "agent_status_changed" not in {f["event"] for f in ws.events}
     staff_events = [f["event"] for f in agent_ws.events]
-    assert staff_events.count("agent_status_changed") == 1
+    # Coming online (the agent's socket), then going inactive (PATCH /agents/me).
+    assert staff_events.count("agent_status_changed") == 2
     assert staff_events.count("chat_created") == 2
     assert bob_ws.events[-1]["data"]["session"]["status"] == closed["status"] == "closed"
     assert alice_ws.events[-1]["event"] == "messages_read"

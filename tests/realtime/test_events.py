@@ -162,11 +162,19 @@ def test_every_action_emits_its_event_with_the_rest_shape(
         "messages_read",
         "chat_status_changed",
     ]
-    expected_support = [*expected_user[:-1], "agent_status_changed", "chat_status_changed"]
+    # The agent's own socket made them online first (staff only).
+    expected_support = [
+        "agent_status_changed",
+        *expected_user[:-1],
+        "agent_status_changed",
+        "chat_status_changed",
+    ]
     user_ws.drain()
     support_ws.drain()
     assert [f["event"] for f in user_ws.events] == expected_user
     assert [f["event"] for f in support_ws.events] == expected_support
+    online = support_ws.events[0]["data"]["agent"]
+    assert (online["id"], online["presence"]) == (agent["id"], "online")
 
     # Every frame is well formed and is the stream entry with its id, in stream order.
     entries = stream_entries(redis_url)

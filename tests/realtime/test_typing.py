@@ -22,6 +22,13 @@ def send_typing(sock, session_id: str, is_typing: bool = True) -> None:
     sock.send({"type": "typing", "sessionId": session_id, "isTyping": is_typing})
 
 
+def stop(chat, sock) -> None:
+    """`sock` stops typing; every socket is drained of what that caused."""
+    send_typing(sock, chat.session["id"], False)
+    for other in chat.all:
+        other.drain(0.3)
+
+
 @pytest.fixture
 def chat(servers, make_account, make_agent, sockets):
     """A session of `owner` assigned to agent `ana`, with sockets on both processes for the
@@ -67,6 +74,7 @@ def test_typing_reaches_only_the_other_side(chat, redis_url):
         assert got["timestamp"].endswith("Z")
     assert typing_frames(chat.owner_ws) == []
     assert typing_frames(chat.stranger_ws) == []
+    stop(chat, chat.owner_ws)
 
     # The assigned agent → the session's user only.
     send_typing(chat.ana_ws, session_id)
@@ -79,11 +87,13 @@ def test_typing_reaches_only_the_other_side(chat, redis_url):
     }
     for sock in (chat.stranger_ws, chat.other_ws, chat.admin_ws, chat.ana_ws):
         assert typing_frames(sock) == []
+    stop(chat, chat.ana_ws)
 
     # An admin may reply to any session, so may type in it.
     send_typing(chat.admin_ws, session_id)
     got = chat.owner_ws.wait_event("typing", sessionId=session_id)
     assert got["data"]["agentName"] == "Admin Uno"
+    stop(chat, chat.admin_ws)
 
     # Anyone else's frame is dropped: an agent the session is not assigned to, another user.
     send_typing(chat.other_ws, session_id)
