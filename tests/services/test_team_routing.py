@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from supportapp.extensions import db
-from supportapp.models import ChatSession
+from supportapp.models import ChatSession, SupportAgent
+from supportapp.realtime.presence import vouch
 from supportapp.services import assignment
 
 
@@ -45,7 +46,12 @@ def open_for(client, account, team=None) -> str:
 
 
 def run_assignment(app) -> dict[str, str | None]:
+    """Run automatic assignment with every agent online (ASSIGN_ONLY_ONLINE routes to online
+    agents only; presence itself is tested in tests/api/test_presence.py)."""
     with app.app_context():
+        agent_users = db.session.scalars(select(SupportAgent.user_id)).all()
+        if agent_users:
+            vouch([str(user_id) for user_id in agent_users], "tests", 3600)
         assignment.auto_assign_all()
         rows = db.session.execute(select(ChatSession.id, ChatSession.support_agent_id)).all()
         db.session.remove()
