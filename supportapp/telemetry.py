@@ -171,8 +171,16 @@ def _serve_metrics() -> Response:
     return render()
 
 
+_celery_observed = False
+
+
 def observe_celery_tasks() -> None:
-    """Connect Celery's signals: task durations and failures (called by celery_app.py)."""
+    """Connect Celery's signals: task durations and failures (called by celery_app.py; once
+    per process, however often it is called)."""
+    global _celery_observed
+    if _celery_observed:
+        return
+    _celery_observed = True
     from celery import signals
 
     started: dict[str, float] = {}

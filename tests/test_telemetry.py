@@ -110,3 +110,30 @@ def test_metrics_port_moves_the_endpoint(test_environ):
     assert public.status_code == 404
     internal = client.get("/metrics", environ_overrides={"SERVER_PORT": "9109"})
     assert internal.status_code == 200
+
+
+def test_celery_task_durations_and_failures(app):
+    from celery import Celery
+
+    from supportapp import telemetry
+
+    celery = Celery("telemetry-test", set_as_current=False)
+    telemetry.observe_celery_tasks()
+
+    @celery.task(name="tests.telemetry.ok")
+    def ok_task() -> int:
+        return 1
+
+    @celery.task(name="tests.telemetry.fails")
+    def failing_task() -> None:
+        raise RuntimeError("boom")
+
+    ok_task.apply()
+    failing_task.apply()
+    with app.test_request_context():
+        text = telemetry.render().get_data(as_text=True)
+    assert (
+        sample(text, "supportapp_celery_task_duration_seconds_count", task="tests.telemetry.ok")
+        == 1
+    )
+    assert sample(text, "supportapp_celery_task_failures_total", task="tests.telemetry.fails") == 1
