@@ -84,6 +84,7 @@ def test_queue_gauges_read_at_scrape_time(client, make_account, open_session):
     text = client.get("/metrics").get_data(as_text=True)
     assert sample(text, "supportapp_queue_length") == 2
     assert sample(text, "supportapp_queue_longest_wait_seconds") >= 0
+    assert sample(text, "supportapp_agents_online") == 0
 
 
 def test_rate_limit_rejections_are_counted(client, make_account):
@@ -137,3 +138,11 @@ def test_celery_task_durations_and_failures(app):
         == 1
     )
     assert sample(text, "supportapp_celery_task_failures_total", task="tests.telemetry.fails") == 1
+
+
+def test_agents_online_counts_online_agents(client, make_agent, mark_online):
+    online, _ = make_agent()
+    make_agent()  # never connected: offline
+    mark_online(online.id)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert sample(text, "supportapp_agents_online") == 1

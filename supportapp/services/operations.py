@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from supportapp.extensions import db
 from supportapp.models import ChatSession, SessionStatus
 from supportapp.models.base import utcnow
+from supportapp.services.availability import online_agents
 from supportapp.services.sessions import SessionFilters, count_sessions
 
 
@@ -14,6 +15,7 @@ def current_state() -> list[tuple[str, str, float]]:
     """(metric name, help, value) of each state gauge, read in one short transaction."""
     try:
         waiting = count_sessions(SessionFilters(status=SessionStatus.PENDING))
+        online = online_agents(None)
         oldest = db.session.scalar(
             select(func.min(ChatSession.queued_at)).where(
                 ChatSession.status == SessionStatus.PENDING
@@ -29,4 +31,5 @@ def current_state() -> list[tuple[str, str, float]]:
             "How long the longest-waiting queued session has waited",
             max(longest, 0.0),
         ),
+        ("supportapp_agents_online", "Active agents whose presence is online", float(online)),
     ]
