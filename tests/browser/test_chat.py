@@ -10,7 +10,6 @@ from tests.browser.pages import (
     connection,
     console_login,
     messages,
-    screenshot,
     send,
     widget_register,
     widget_start_chat,
@@ -48,9 +47,6 @@ def test_chat_from_queue_to_rating(people, make_agent):
     send(customer.page, "Es el 4521")
     expect(messages(agent.page, "user").last).to_contain_text("Es el 4521")
     expect(messages(agent.page, "support").last.get_by_test_id("read-state")).to_have_text("Leído")
-
-    screenshot(agent.page, "console")
-    screenshot(customer.page, "widget")
 
     # The XSS payload is shown as text on both sides; nothing of it ran or became an element.
     for page in (agent.page, customer.page):
