@@ -50,3 +50,11 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Each web process relays the outbox entries a request could not publish (docs/decisions.md,
+    "Durable events"); one relay works at a time, under a PostgreSQL advisory lock."""
+    from supportapp.outbox import start_relay
+
+    start_relay(worker.wsgi)

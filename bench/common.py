@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 PASSWORD = "password123"
+SERVER_PIDS: dict[str, int] = {}  # base URL -> gunicorn master pid, while it runs
 
 
 def server_url() -> str:
@@ -99,13 +100,15 @@ def run_flask(database_url: str, *args: str) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, *, workers: int = 2, **extra: str) -> Iterator[str]:
-    """gunicorn exactly as the Procfile runs it; yields its base URL."""
+def gunicorn(
+    database_url: str, *, workers: int = 2, root: Path = ROOT, **extra: str
+) -> Iterator[str]:
+    """gunicorn exactly as the Procfile runs it, from the code in `root`; yields its base URL."""
     port = free_port()
     env = bench_env(database_url, PORT=str(port), WEB_CONCURRENCY=str(workers), **extra)
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -113,6 +116,7 @@ def gunicorn(database_url: str, *, workers: int = 2, **extra: str) -> Iterator[s
     )
     try:
         wait_healthy(port, proc)
+        SERVER_PIDS[f"http://127.0.0.1:{port}"] = proc.pid
         yield f"http://127.0.0.1:{port}"
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -1,5 +1,10 @@
 """Throughput side by side: `python -m bench.load --seconds 20 --concurrency 8`.
 
+`--compare-ref main` instead measures the write cases of another commit's code ("before") and
+of this tree ("after") in one run, on one database, alternating them for `--rounds` rounds:
+requests per second, and CPU time per request of the web processes and their PostgreSQL
+backends (robust when other work shares the machine; throughput when CPU-bound follows it).
+
 Every case runs against the same gunicorn (as in the Procfile) at a fixed concurrency, each
 client a separate process with a keep-alive connection, and is reported as a ratio of the
 baseline — GET /api/auth/verify, which only checks the JWT and answers a constant envelope.
@@ -9,7 +14,9 @@ Writes are also compared with pgbench running the comparable transaction on the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import json
 import multiprocessing
 import os
 import re
@@ -21,6 +28,8 @@ from pathlib import Path
 
 from bench import seed
 from bench.common import (
+    ROOT,
+    SERVER_PIDS,
     Client,
     create_account,
     gunicorn,
@@ -258,14 +267,120 @@ def run(seconds: int, concurrency: int, sessions: int) -> dict:
     return report
 
 
+def cpu_seconds(base_url: str, database: str) -> float:
+    """CPU time used so far by the gunicorn behind `base_url` (master and workers) and by the
+    PostgreSQL backends of `database`: what a request costs, whatever else the machine runs."""
+    import psutil
+
+    total = 0.0
+    master = psutil.Process(SERVER_PIDS[base_url])
+    for process in [master, *master.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if f" {database} " in " ".join(process.info["cmdline"] or []) + " ":
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def _export(ref: str, target: Path) -> str:
+    """Write the tree of commit `ref` into `target`; return the commit id."""
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return commit
+
+
+def compare(ref: str, seconds: int, concurrency: int, sessions: int, rounds: int) -> dict:
+    """The write cases against `ref`'s code and this tree's, alternated on one database."""
+    report: dict = {
+        "machine": machine(),
+        "seconds_per_case": seconds,
+        "concurrency": concurrency,
+        "rounds": rounds,
+        "cases": {},
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-before-") as before_root,
+        throwaway_database("bench_load") as database_url,
+    ):
+        report["before"] = _export(ref, Path(before_root))
+        report["after"] = "this tree"
+        seed.main(["--sessions", str(sessions), "--database-url", database_url])
+        with (
+            gunicorn(database_url, root=Path(before_root)) as before_url,
+            gunicorn(database_url) as after_url,
+        ):
+            ctx = _setup(database_url, after_url, concurrency)
+            writes = {name: jobs for name, jobs in cases(ctx).items() if name in WRITES}
+            database = database_url.rsplit("/", 1)[1]
+            rps: dict[str, dict[str, list[float]]] = {
+                name: {"before": [], "after": []} for name in writes
+            }
+            cpu_ms: dict[str, dict[str, list[float]]] = {
+                name: {"before": [], "after": []} for name in writes
+            }
+            for _ in range(rounds):
+                for name, per_worker in writes.items():
+                    for side, base_url in (("before", before_url), ("after", after_url)):
+                        cpu = cpu_seconds(base_url, database)
+                        case = run_case(base_url, per_worker, seconds)
+                        cpu = cpu_seconds(base_url, database) - cpu
+                        rps[name][side].append(case["rps"])
+                        cpu_ms[name][side].append(round(cpu / case["requests"] * 1000, 3))
+                        print(name, side, case["rps"], cpu_ms[name][side][-1], flush=True)
+    for name, sides in rps.items():
+        before, after = (sum(sides[s]) / len(sides[s]) for s in ("before", "after"))
+        cpu_before, cpu_after = (
+            sum(cpu_ms[name][s]) / len(cpu_ms[name][s]) for s in ("before", "after")
+        )
+        report["cases"][name] = {
+            "before_rps": round(before, 1),
+            "after_rps": round(after, 1),
+            "change_pct": round((after / before - 1) * 100, 1),
+            "before_cpu_ms_per_request": round(cpu_before, 3),
+            "after_cpu_ms_per_request": round(cpu_after, 3),
+            # CPU-bound throughput scales with 1 / CPU per request.
+            "capacity_change_pct": round((cpu_before / cpu_after - 1) * 100, 1),
+            "runs": sides,
+            "cpu_runs": cpu_ms[name],
+        }
+    total_before = sum(c["before_rps"] for c in report["cases"].values())
+    total_after = sum(c["after_rps"] for c in report["cases"].values())
+    report["writes_change_pct"] = round((total_after / total_before - 1) * 100, 1)
+    cpu_before = sum(c["before_cpu_ms_per_request"] for c in report["cases"].values())
+    cpu_after = sum(c["after_cpu_ms_per_request"] for c in report["cases"].values())
+    report["writes_capacity_change_pct"] = round((cpu_before / cpu_after - 1) * 100, 1)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--name", default="load")
+    parser.add_argument("--compare-ref", help="measure writes of this commit's code vs this tree")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
-    path = write_result(args.name, run(args.seconds, args.concurrency, args.sessions))
+    if args.compare_ref:
+        result = compare(
+            args.compare_ref, args.seconds, args.concurrency, args.sessions, args.rounds
+        )
+        path = write_result(args.name, result)
+        print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
+    else:
+        path = write_result(args.name, run(args.seconds, args.concurrency, args.sessions))
     print(f"wrote {path}")
     return 0
 

@@ -330,6 +330,24 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "PUSH_MAX_SUBSCRIPTIONS_PER_USER",
+        "10",
+        "Web Push subscriptions one user may hold (409 beyond)",
+        _positive_int,
+    ),
+    Setting(
+        "PUSH_ALLOW_INSECURE_ENDPOINTS",
+        "false",
+        "test only (APP_ENV=testing): accept http:// and loopback push endpoints",
+        _bool,
+    ),
+    Setting(
+        "FAULT_EXIT_AFTER_COMMIT",
+        "false",
+        "test only (APP_ENV=testing): exit the process right after a COMMIT that has events",
+        _bool,
+    ),
+    Setting(
         "DEMO_SUPERADMIN_EMAIL",
         "admin@supportapp.local",
         "email of the demo superadmin created by `make run`",
@@ -372,6 +390,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             problems.append(f"{required} is required")
     _settle_jwt_secret(values, problems)
     _settle_notifications(values, problems)
+    _settle_test_switches(values, problems)
     if problems:
         raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems))
     return values
@@ -410,6 +429,19 @@ def _settle_notifications(values: dict[str, Any], problems: list[str]) -> None:
         problems.append("NOTIFY_WEBHOOK_SECRET is required with NOTIFY_WEBHOOK_URL")
 
 
+DATABASE_CONNECT_TIMEOUT = 3
+DATABASE_POOL_TIMEOUT = 5
+
+
+def _settle_test_switches(values: dict[str, Any], problems: list[str]) -> None:
+    """Switches that weaken a guard exist for the project's own tests only."""
+    if values.get("APP_ENV") == "testing":
+        return
+    for name in ("PUSH_ALLOW_INSECURE_ENDPOINTS", "FAULT_EXIT_AFTER_COMMIT"):
+        if values.get(name):
+            problems.append(f"{name} is only allowed with APP_ENV=testing")
+
+
 class Config:
     """Flask configuration built from validated settings."""
 
@@ -419,6 +451,8 @@ class Config:
         self.settings = settings
 
     def to_flask(self) -> dict[str, Any]:
+        from supportapp.extensions import rate_limit_storage_options
+
         s = self.settings
         algorithm = s["JWT_ALGORITHM"]
         asymmetric = algorithm.startswith(("RS", "ES"))
@@ -428,6 +462,9 @@ class Config:
             "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(s["DATABASE_URL"]),
             "SQLALCHEMY_ENGINE_OPTIONS": {
                 "pool_pre_ping": True,
+                # An unreachable server fails the request at once (503) instead of hanging.
+                "connect_args": {"connect_timeout": DATABASE_CONNECT_TIMEOUT},
+                "pool_timeout": DATABASE_POOL_TIMEOUT,
                 "pool_size": 10,
                 "max_overflow": 20,
             },
@@ -445,6 +482,7 @@ class Config:
             "JWT_TOKEN_LOCATION": ["headers"],
             "JWT_CAN_ISSUE_TOKENS": not asymmetric,
             "RATELIMIT_STORAGE_URI": s["REDIS_URL"],
+            "RATELIMIT_STORAGE_OPTIONS": rate_limit_storage_options(s["REDIS_URL"]),
             "RATELIMIT_HEADERS_ENABLED": False,
             "RATELIMIT_STRATEGY": "moving-window",
             "RATELIMIT_KEY_PREFIX": "supportapp-rl",

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ MSG_TOO_MANY_MESSAGES = "Demasiados mensajes enviados. Intenta de nuevo en unos 
 MSG_TOO_MANY_REQUESTS = "Demasiadas solicitudes. Intenta de nuevo en unos minutos"
 MSG_INTERNAL = "Error interno del servidor"
 MSG_VALIDATION = "Error de validación"
+MSG_UNAVAILABLE = "Servicio no disponible temporalmente. Intenta de nuevo en unos segundos"
+UNAVAILABLE_RETRY_AFTER = 5
 CAPACITY_SQLSTATE = "SA409"
 
 
@@ -146,11 +149,39 @@ def register_error_handlers(app: Flask) -> None:
         # The capacity trigger's SQLSTATE: a race the service's row lock should already prevent.
         if getattr(error.orig, "pgcode", None) == CAPACITY_SQLSTATE:
             return envelope_error(409, MSG_AGENT_AT_CAPACITY)
+        if database_unavailable(error):
+            return _unavailable(error)
         return _internal_error(error)
+
+    @app.errorhandler(PoolTimeout)
+    def handle_pool_timeout(error: PoolTimeout) -> ResponseReturnValue:
+        return _unavailable(error)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> ResponseReturnValue:
         return _internal_error(error)
+
+
+# SQLSTATE classes that say "the server is not there right now" (08: connection exception;
+# 57P01-57P03: shutting down, crashed, starting up) or "try again" (40: deadlock, serialization).
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "40")
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """PostgreSQL is unreachable, restarting or dropped the connection: worth a retry."""
+    # OperationalError: what the server or the network did, not the statement (cannot connect,
+    # connection lost, shutting down, timeouts); psycopg2 gives it no code when connecting fails.
+    if error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    code = getattr(error.orig, "pgcode", None)
+    return bool(code) and code.startswith(_TRANSIENT_SQLSTATES)
+
+
+def _unavailable(error: BaseException) -> ResponseReturnValue:
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    response = envelope_error(503, MSG_UNAVAILABLE)
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
 
 
 def _validation_messages(error: HTTPException) -> dict[str, list[str]] | None:

@@ -1,7 +1,9 @@
 """Background jobs: the Celery app (broker = Redis), its queues, routes and beat schedule.
 
 Web processes only *enqueue* by task name (no import of workers/); `celery_app.py` builds the
-worker and imports the task modules. Tasks run inside the Flask app context.
+worker and imports the task modules. Tasks run inside the Flask app context. A job that a
+change causes is recorded in the outbox with the change (`UnitOfWork.enqueue`) and sent after
+COMMIT, by the request or, when the broker did not take it, by the relay.
 """
 
 from __future__ import annotations
@@ -10,12 +12,20 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
 from flask import Flask, current_app, has_app_context
 from kombu import Queue
 
+if TYPE_CHECKING:
+    from supportapp.services.unit_of_work import UnitOfWork
+
 log = logging.getLogger(__name__)
+
+# Sending a task must never hold a request for long: one attempt, short socket timeouts (the
+# outbox relay sends what the broker did not take).
+BROKER_TIMEOUT_SECONDS = 1.0
 
 AUTO_ASSIGN = "workers.assignment_tasks.auto_assign"
 SWEEP_INACTIVE = "workers.assignment_tasks.sweep_inactive_sessions"
@@ -72,7 +82,12 @@ def init_app(app: Flask) -> Celery:
     celery.conf.update(
         broker_url=app.config["REDIS_URL"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={
+            "visibility_timeout": 3600,
+            "socket_timeout": BROKER_TIMEOUT_SECONDS * 2,
+            "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+        },
+        broker_connection_timeout=BROKER_TIMEOUT_SECONDS,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         task_serializer="json",
@@ -133,26 +148,33 @@ def beat_schedule(app: Flask) -> dict:
     }
 
 
+def send(task_name: str, kwargs: dict[str, Any], task_id: str | None = None) -> None:
+    """Hand one task to the broker, once, without retrying; raises when the broker fails."""
+    celery.send_task(task_name, kwargs=kwargs, task_id=task_id, retry=False)
+
+
 def enqueue(task_name: str, **kwargs) -> None:
-    """Send a task by name. Used after commit; a broker failure is logged, never raised."""
+    """Send a task by name from a task (not durable: a broker failure is logged, never raised;
+    changes enqueue their jobs through the unit of work instead)."""
     try:
-        celery.send_task(task_name, kwargs=kwargs)
-    except Exception:  # the request already succeeded; the periodic sweep catches up
+        send(task_name, kwargs)
+    except Exception:
         log.exception("could not enqueue %s", task_name)
 
 
-def request_auto_assignment() -> None:
+def request_auto_assignment(uow: UnitOfWork) -> None:
+    """Run an auto-assignment pass once `uow` commits (when automatic assignment is on)."""
     if current_app.config["AUTO_ASSIGN_ENABLED"]:
-        enqueue(AUTO_ASSIGN)
+        uow.enqueue(AUTO_ASSIGN)
 
 
-def notify_queued(session_ids: Iterable[uuid.UUID], reason: str) -> None:
+def notify_queued(uow: UnitOfWork, session_ids: Iterable[uuid.UUID], reason: str) -> None:
     """Sessions entered the pending queue (`reason`: created, requeued): Web Push to the agents
-    with free capacity, and the outgoing webhook when configured. Called after commit."""
-    enqueue(NOTIFY_SESSIONS_QUEUED, session_ids=[str(i) for i in session_ids], reason=reason)
+    with free capacity, and the outgoing webhook when configured, once `uow` commits."""
+    uow.enqueue(NOTIFY_SESSIONS_QUEUED, session_ids=[str(i) for i in session_ids], reason=reason)
 
 
-def notify_sla(notices: list[tuple[str, str, str]]) -> None:
-    """SLA warnings/breaches `(session id, kind, target)` were announced: push them. Called
-    after commit."""
-    enqueue(NOTIFY_SLA, notices=[list(n) for n in notices])
+def notify_sla(uow: UnitOfWork, notices: list[tuple[str, str, str]]) -> None:
+    """SLA warnings/breaches `(session id, kind, target)` were announced: push them once `uow`
+    commits."""
+    uow.enqueue(NOTIFY_SLA, notices=[list(n) for n in notices])

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from supportapp import create_app
 from supportapp.config import Config
-from supportapp.extensions import db
+from supportapp.extensions import db, redis_client
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
 TABLES = None  # discovered after migrating
@@ -112,6 +112,7 @@ def clean_state(request, app: Flask, redis_url: str) -> Iterator[None]:
         db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         db.session.commit()
     redis.Redis.from_url(redis_url).flushdb()
+    redis_client.recovered()  # a Redis failure simulated by an earlier test is over
     yield
     with app.app_context():
         db.session.remove()

@@ -174,3 +174,18 @@ def test_config_maps_settings_to_flask_keys():
     assert flask_config["JWT_ACCESS_TOKEN_EXPIRES"] == 120
     assert flask_config["JWT_DECODE_ALGORITHMS"] == ["HS256"]
     assert flask_config["MAX_CONTENT_LENGTH"] == 65536
+
+
+def test_push_settings_and_test_switches_default_off():
+    values = settings()
+    assert values["PUSH_MAX_SUBSCRIPTIONS_PER_USER"] == 10
+    assert values["PUSH_ALLOW_INSECURE_ENDPOINTS"] is False
+    assert values["FAULT_EXIT_AFTER_COMMIT"] is False
+
+
+@pytest.mark.parametrize("name", ["PUSH_ALLOW_INSECURE_ENDPOINTS", "FAULT_EXIT_AFTER_COMMIT"])
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_test_only_switches_are_refused_outside_tests(name, environment):
+    message = config_error(**{name: "true", "APP_ENV": environment})
+    assert f"{name} is only allowed with APP_ENV=testing" in message
+    assert settings(**{name: "true", "APP_ENV": "testing"})[name] is True

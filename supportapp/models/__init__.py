@@ -11,6 +11,7 @@ from supportapp.models.chat import (
     SessionStatus,
 )
 from supportapp.models.collaboration import ChatNote, ChatTransfer
+from supportapp.models.outbox import OutboxEntry
 from supportapp.models.push import PushSubscription
 from supportapp.models.rating import SessionRating
 from supportapp.models.rollup import (
@@ -42,6 +43,7 @@ __all__ = [
     "DailyRollup",
     "HistogramBlock",
     "HistogramBlockCount",
+    "OutboxEntry",
     "Presence",
     "Priority",
     "PushSubscription",

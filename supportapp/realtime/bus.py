@@ -1,7 +1,8 @@
 """Publish events to the Redis stream every web process reads. All channel names live here.
 
-An event is published only after the transaction that caused it has committed; when Redis is
-down the failure is logged and the request still succeeds (PostgreSQL holds the truth).
+An event is recorded in the outbox (PostgreSQL) by the transaction that causes it and appended
+to the stream after COMMIT by `publish_once`, keyed by its outbox id: whoever publishes it (the
+request right after COMMIT, or the relay later), it enters the stream once, under one id.
 """
 
 from __future__ import annotations
@@ -32,6 +33,33 @@ def ephemeral_channel(client: redis.Redis) -> str:
     return f"supportapp:ephemeral:{client.connection_pool.connection_kwargs.get('db', 0)}"
 
 
+# outbox id -> stream id of an event already appended; kept long enough to outlive any row the
+# relay may still hold (a row is deleted right after its publication is confirmed).
+PUBLISHED_KEY = "supportapp:events:published:{}"
+PUBLISHED_TTL_SECONDS = 6 * 3600
+
+# KEYS: the stream, then one "published" key per event. ARGV: maxlen, ttl, then per event its
+# field count and fields. An event whose key exists is not appended again; its id is returned.
+_PUBLISH_ONCE = """
+local ids = {}
+local at = 3
+for i = 2, #KEYS do
+  local n = tonumber(ARGV[at])
+  local known = redis.call('GET', KEYS[i])
+  if known then
+    ids[#ids + 1] = known
+  else
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+                          unpack(ARGV, at + 1, at + n))
+    redis.call('SET', KEYS[i], id, 'EX', ARGV[2])
+    ids[#ids + 1] = id
+  end
+  at = at + n + 1
+end
+return ids
+"""
+
+
 @dataclass(frozen=True)
 class Event:
     """`name` and `data` go to clients; `user_id`/`to_support` decide who may receive it."""
@@ -56,8 +84,31 @@ class Event:
         }
 
 
+def publish_once(client: redis.Redis, entries: list[tuple[int, dict[str, str]]], maxlen: int):
+    """Append each (outbox id, stream fields) not appended before, in order, atomically and in
+    one round trip; return the stream id of every entry. Raises redis.RedisError."""
+    if not entries:
+        return []
+    keys = [EVENT_STREAM, *(PUBLISHED_KEY.format(outbox_id) for outbox_id, _ in entries)]
+    args: list[Any] = [maxlen, PUBLISHED_TTL_SECONDS]
+    for _outbox_id, fields in entries:
+        flat = [item for pair in fields.items() for item in pair]
+        args.append(len(flat))
+        args.extend(flat)
+    return list(_script(client)(keys=keys, args=args))
+
+
+def _script(client: redis.Redis):
+    script = getattr(client, "_supportapp_publish_once", None)
+    if script is None:
+        script = client.register_script(_PUBLISH_ONCE)
+        client._supportapp_publish_once = script
+    return script
+
+
 def publish(events: list[Event]) -> list[str]:
-    """Append events to the stream in one round trip; return their ids ([] if Redis failed)."""
+    """Append events to the stream directly, bypassing the outbox (tools and tests that inject
+    events); return their ids ([] if Redis failed). Services emit through the unit of work."""
     if not events:
         return []
     maxlen = current_app.config.get("EVENT_STREAM_MAXLEN", 100_000)

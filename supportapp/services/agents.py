@@ -143,4 +143,4 @@ def _apply(
     )
     uow.emit(events.agent_status_changed(agent))
     # More room (active again, a higher limit, back from away) may drain the queue at once.
-    uow.after_commit(request_auto_assignment)
+    request_auto_assignment(uow)

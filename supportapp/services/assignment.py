@@ -146,7 +146,7 @@ def transfer_session(
             uow.emit(events.chat_status_changed(session, previous_status))
         uow.emit(events.chat_transferred(session, transfer))
         if current is not None:
-            uow.after_commit(request_auto_assignment)  # the old agent has a free slot
+            request_auto_assignment(uow)  # the old agent has a free slot
         last = last_message_of(session.id)
     return session, last
 

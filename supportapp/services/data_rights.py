@@ -162,7 +162,7 @@ def _erase(uow: UnitOfWork, actor: Actor, user: User, reason: str) -> None:
     for session in open_sessions:
         close_recorded(uow, actor, session, "session.closed_by_erasure", now)
     if any(s.support_agent_id for s in open_sessions):
-        uow.after_commit(request_auto_assignment)
+        request_auto_assignment(uow)
     session_ids = list(
         db.session.scalars(select(ChatSession.id).where(ChatSession.user_id == user.id))
     )

@@ -102,8 +102,8 @@ def _requeue(
 
 
 def _after_requeue(uow: UnitOfWork, sessions: list[ChatSession]) -> None:
-    uow.after_commit(request_auto_assignment)
-    uow.after_commit(lambda ids=[s.id for s in sessions]: notify_queued(ids, "requeued"))
+    request_auto_assignment(uow)
+    notify_queued(uow, [s.id for s in sessions], "requeued")
 
 
 def close_inactive(hours: int, now: datetime | None = None) -> int:
@@ -119,7 +119,7 @@ def close_inactive(hours: int, now: datetime | None = None) -> int:
             previous = close_recorded(uow, SYSTEM_ACTOR, session, "session.auto_closed", moment)
             freed = freed or previous == SessionStatus.ACTIVE
         if freed:
-            uow.after_commit(request_auto_assignment)
+            request_auto_assignment(uow)
 
     query = (
         select(ChatSession)

@@ -2,9 +2,11 @@
 webhook. Run by the notifications worker after a session entered the pending queue.
 
 Push: one encrypted message (RFC 8291, aes128gcm, VAPID-signed) to every subscription of every
-support user whose agent profile is active and below capacity at send time. A push service that
-answers 404 or 410 says the subscription is gone: it is deleted. Other failures are logged and
-not retried (a late "new chat" alert is worse than none; the dashboard shows the queue anyway).
+support user whose agent profile is active and below capacity at send time, through a session
+that checks every resolved address, connects to the checked one and never follows a redirect.
+A push service that answers 404 or 410 says the subscription is gone: it is deleted. Other
+failures are logged and not retried (a late "new chat" alert is worse than none; the dashboard
+shows the queue anyway).
 
 Webhook: when NOTIFY_WEBHOOK_URL is set, one POST per session with a JSON body signed in
 `X-Signature: sha256=<hex HMAC-SHA256 of the raw body with NOTIFY_WEBHOOK_SECRET>`. Each body
@@ -33,6 +35,7 @@ from supportapp.models import SUPPORT_ROLES, ChatSession, PushSubscription, Supp
 from supportapp.models.base import utcnow
 from supportapp.models.chat import PRIORITY_RANK, Priority
 from supportapp.representations import iso
+from supportapp.services.endpoint_guard import GuardedSession
 from supportapp.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -147,7 +150,7 @@ def _push(targets: list[tuple[uuid.UUID, dict]], payloads: list[dict], report: P
     config = current_app.config
     vapid = Vapid.from_string(config["VAPID_PRIVATE_KEY"])
     gone: list[uuid.UUID] = []
-    with requests.Session() as http:
+    with GuardedSession(allow_insecure=config["PUSH_ALLOW_INSECURE_ENDPOINTS"]) as http:
         for subscription_id, info in targets:
             for payload in payloads:
                 outcome = _send_push(http, vapid, info, payload, config["VAPID_SUBJECT"])

@@ -90,5 +90,5 @@ def set_presence(uow: UnitOfWork, agent: SupportAgent, presence: Presence) -> bo
     agent.presence = presence
     agent.presence_changed_at = utcnow()
     if presence == Presence.ONLINE:
-        uow.after_commit(request_auto_assignment)
+        request_auto_assignment(uow)
     return True

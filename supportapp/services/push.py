@@ -5,22 +5,25 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from supportapp.auth.actor import Actor
-from supportapp.errors import NotFound
-from supportapp.models import PushSubscription
+from supportapp.errors import Conflict, NotFound
+from supportapp.models import PushSubscription, User
 from supportapp.services.unit_of_work import unit_of_work
 
 MSG_SUBSCRIPTION_NOT_FOUND = "Suscripción push no encontrada"
 MSG_PUSH_NOT_CONFIGURED = "Las notificaciones push no están configuradas"
+MSG_TOO_MANY_SUBSCRIPTIONS = "Has alcanzado el máximo de suscripciones push permitidas"
 
 
 def subscribe(actor: Actor, *, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
     """Register the caller's browser. An endpoint is one browser profile: registering it again
-    updates its keys, and a browser where another agent now signs in becomes theirs."""
+    updates its keys, and a browser where another agent now signs in becomes theirs. A user
+    holds at most PUSH_MAX_SUBSCRIPTIONS_PER_USER endpoints (409 for one more)."""
     with unit_of_work() as uow:
+        _check_room(uow.session, actor.user_id, endpoint)
         statement = (
             insert(PushSubscription)
             .values(
@@ -35,6 +38,19 @@ def subscribe(actor: Actor, *, endpoint: str, p256dh: str, auth: str) -> PushSub
         )
         subscription = uow.session.scalars(statement).one()
     return subscription
+
+
+def _check_room(session, user_id: uuid.UUID, endpoint: str) -> None:
+    """409 when registering `endpoint` would give the user one subscription too many. The
+    user's row lock makes concurrent registrations of one user count one after the other."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    held = session.scalar(
+        select(func.count())
+        .select_from(PushSubscription)
+        .where(PushSubscription.user_id == user_id, PushSubscription.endpoint != endpoint)
+    )
+    if held >= current_app.config["PUSH_MAX_SUBSCRIPTIONS_PER_USER"]:
+        raise Conflict(MSG_TOO_MANY_SUBSCRIPTIONS)
 
 
 def unsubscribe(actor: Actor, endpoint: str) -> None:

@@ -142,5 +142,5 @@ def release_deferred_notices(now: datetime | None = None) -> int:
         ).all()
         pending = [row.id for row in released if row.status == SessionStatus.PENDING]
         if pending:
-            uow.after_commit(lambda: notify_queued(pending, "created"))
+            notify_queued(uow, pending, "created")
     return len(pending)

@@ -357,9 +357,9 @@ def open_session(
         uow.emit(events.chat_created(session, messages))
         for message in messages:
             uow.emit(events.chat_message_received(session, message))
-        uow.after_commit(request_auto_assignment)
+        request_auto_assignment(uow)
         if open_now:
-            uow.after_commit(lambda ids=[session.id]: notify_queued(ids, "created"))
+            notify_queued(uow, [session.id], "created")
     return session, messages
 
 
@@ -414,7 +414,7 @@ def close_session(actor: Actor, session_id: uuid.UUID) -> tuple[ChatSession, Cha
             raise Conflict(MSG_ALREADY_CLOSED)
         previous = close_recorded(uow, actor, session, "session.closed", audited=actor.is_support)
         if previous == SessionStatus.ACTIVE:
-            uow.after_commit(request_auto_assignment)
+            request_auto_assignment(uow)
         last = last_message_of(session.id)
     return session, last
 

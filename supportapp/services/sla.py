@@ -289,11 +289,7 @@ def sweep(now: datetime | None = None) -> list[Notice]:
                     uow.emit(events.sla_notice(session, notice.kind, notice.target))
                 found.extend(notices)
             if found:
-                uow.after_commit(
-                    lambda found=found: notify_sla(
-                        [(str(n.session_id), n.kind, n.target) for n in found]
-                    )
-                )
+                notify_sla(uow, [(str(n.session_id), n.kind, n.target) for n in found])
         sent.extend(found)
         if len(batch) < SWEEP_BATCH:
             return sent

@@ -222,6 +222,6 @@ def set_members(actor: Actor, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) ->
                 after={"agentIds": after},
             )
             # New members may take the team's waiting chats.
-            uow.after_commit(request_auto_assignment)
+            request_auto_assignment(uow)
     db.session.refresh(team)
     return TeamView(team, wanted)

@@ -166,7 +166,7 @@ def test_unexpected_error_returns_only_the_generic_500_envelope(
     assert any(isinstance(r.exc_info[1], RuntimeError) for r in errors)
 
 
-def test_database_error_returns_the_generic_500_envelope(client, monkeypatch, make_account):
+def test_database_unreachable_returns_503_with_retry_after(client, monkeypatch, make_account):
     from sqlalchemy.exc import OperationalError
 
     from supportapp.services import users
@@ -177,6 +177,28 @@ def test_database_error_returns_the_generic_500_envelope(client, monkeypatch, ma
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(users, "get_signed_in_user", database_down)
+
+    response = client.get("/api/auth/me", headers=account.headers)
+
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "success": False,
+        "message": "Servicio no disponible temporalmente. Intenta de nuevo en unos segundos",
+    }
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_a_faulty_statement_returns_the_generic_500_envelope(client, monkeypatch, make_account):
+    from sqlalchemy.exc import ProgrammingError
+
+    from supportapp.services import users
+
+    account = make_account("user")
+
+    def bad_statement(*_args, **_kwargs):
+        raise ProgrammingError("SELECT nope", {}, Exception("column nope does not exist"))
+
+    monkeypatch.setattr(users, "get_signed_in_user", bad_statement)
 
     response = client.get("/api/auth/me", headers=account.headers)
 

@@ -132,12 +132,93 @@ def test_register_returns_400_for_a_body_that_is_not_json(client, agent):
     assert_error(response, 400)
 
 
-def test_plain_http_endpoints_are_refused_in_production(app, client, agent, monkeypatch):
-    monkeypatch.setitem(app.config, "APP_ENV", "production")
+MSG_NOT_PUBLIC = "Debe ser la URL de un servicio push en una dirección pública"
+MSG_NOT_HTTPS = "Debe ser una URL https válida"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ("http://push.example.com/x", MSG_NOT_HTTPS),
+        ("ftp://push.example.com/x", MSG_NOT_HTTPS),
+        ("https://user:pw@push.example.com/x", MSG_NOT_HTTPS),
+        ("https://127.0.0.1:8443/x", MSG_NOT_PUBLIC),
+        ("https://127.1/x", MSG_NOT_PUBLIC),
+        ("https://2130706433/x", MSG_NOT_PUBLIC),
+        ("https://0x7f.0.0.1/x", MSG_NOT_PUBLIC),
+        ("https://10.0.0.8/x", MSG_NOT_PUBLIC),
+        ("https://172.16.5.4/x", MSG_NOT_PUBLIC),
+        ("https://192.168.1.1/x", MSG_NOT_PUBLIC),
+        ("https://169.254.169.254/latest/meta-data", MSG_NOT_PUBLIC),
+        ("https://100.64.0.1/x", MSG_NOT_PUBLIC),
+        ("https://0.0.0.0/x", MSG_NOT_PUBLIC),
+        ("https://224.0.0.1/x", MSG_NOT_PUBLIC),
+        ("https://240.0.0.1/x", MSG_NOT_PUBLIC),
+        ("https://[::1]/x", MSG_NOT_PUBLIC),
+        ("https://[::]/x", MSG_NOT_PUBLIC),
+        ("https://[fe80::1]/x", MSG_NOT_PUBLIC),
+        ("https://[fc00::1]/x", MSG_NOT_PUBLIC),
+        ("https://[ff02::1]/x", MSG_NOT_PUBLIC),
+        ("https://[::ffff:127.0.0.1]/x", MSG_NOT_PUBLIC),
+        ("https://[64:ff9b::a00:1]/x", MSG_NOT_PUBLIC),
+        ("https://[2002:7f00:1::]/x", MSG_NOT_PUBLIC),
+        ("https://localhost/x", MSG_NOT_PUBLIC),
+        ("https://LOCALHOST./x", MSG_NOT_PUBLIC),
+        ("https://api.localhost/x", MSG_NOT_PUBLIC),
+        ("https://printer.local/x", MSG_NOT_PUBLIC),
+        ("https://metadata.google.internal/x", MSG_NOT_PUBLIC),
+        ("https://intranet/x", MSG_NOT_PUBLIC),
+    ],
+)
+def test_endpoints_that_are_not_public_https_are_refused(app, client, agent, endpoint, message):
+    response = client.post(URL, json=subscription(endpoint), headers=agent.headers)
+    assert_error(response, 400, message, field="endpoint")
+    assert stored(app) == []
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://8.8.8.8/x",
+        "https://[2606:4700::1111]:8443/x",
+    ],
+)
+def test_public_https_endpoints_are_accepted(client, agent, endpoint):
+    response = client.post(URL, json=subscription(endpoint), headers=agent.headers)
+    assert response.status_code == 201, response.get_json()
+
+
+def test_the_test_switch_allows_http_and_loopback_only(app, client, agent, monkeypatch):
+    monkeypatch.setitem(app.config, "PUSH_ALLOW_INSECURE_ENDPOINTS", True)
+    ok = client.post(URL, json=subscription("http://127.0.0.1:9/x"), headers=agent.headers)
+    assert ok.status_code == 201, ok.get_json()
+    private = client.post(URL, json=subscription("http://10.0.0.8/x"), headers=agent.headers)
+    assert_error(private, 400, MSG_NOT_PUBLIC, field="endpoint")
+
+
+def test_a_user_holds_at_most_the_configured_number_of_subscriptions(
+    app, client, agent, make_account, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PUSH_MAX_SUBSCRIPTIONS_PER_USER", 3)
+    for n in range(3):
+        body = subscription(f"https://push.example.com/{n}")
+        assert client.post(URL, json=body, headers=agent.headers).status_code == 201
     response = client.post(
-        URL, json=subscription("http://push.example.com/x"), headers=agent.headers
+        URL, json=subscription("https://push.example.com/3"), headers=agent.headers
     )
-    assert_error(response, 400, "Debe ser una URL https válida", field="endpoint")
+    assert_error(response, 409, "Has alcanzado el máximo de suscripciones push permitidas")
+    assert len(stored(app)) == 3
+    # Registering one of them again only renews its keys.
+    again = client.post(URL, json=subscription("https://push.example.com/0"), headers=agent.headers)
+    assert again.status_code == 201
+    # Another user's limit is their own; a browser taken over counts for its new owner.
+    other = make_account("support")
+    moved = client.post(URL, json=subscription("https://push.example.com/1"), headers=other.headers)
+    assert moved.status_code == 201
+    room = client.post(URL, json=subscription("https://push.example.com/4"), headers=agent.headers)
+    assert room.status_code == 201
+    assert len(stored(app)) == 4
 
 
 # --- removing ---------------------------------------------------------------------------------

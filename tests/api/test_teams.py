@@ -349,7 +349,7 @@ def test_no_push_until_the_team_opens(app, client, make_account, make_team, monk
     from supportapp.services import queue, sessions
 
     pushed: list[tuple[list[str], str]] = []
-    record = lambda ids, reason: pushed.append(([str(i) for i in ids], reason))  # noqa: E731
+    record = lambda uow, ids, reason: pushed.append(([str(i) for i in ids], reason))  # noqa: E731
     monkeypatch.setattr(sessions, "notify_queued", record)
     monkeypatch.setattr(queue, "notify_queued", record)
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()

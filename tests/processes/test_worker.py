@@ -96,6 +96,46 @@ def seed_queue(conn, *, queued: int = QUEUED, capacities: list[int] = CAPACITIES
     vouch(agent_users, "tests", 3600)
 
 
+def batch_waiting_on_audit(conn) -> tuple[int, bool] | None:
+    """(pid, has written) of a backend whose assignment batch waits for a lock to insert its
+    audit rows, if there is one."""
+    found = _rows(
+        conn,
+        """SELECT pid, backend_xid IS NOT NULL FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO audit_logs%'
+        """,
+    )
+    return found[0] if found else None
+
+
+def kill_worker_mid_batch(env, conn, blocker) -> int:
+    """Start a worker, have it run an assignment batch that waits inside its transaction for
+    a lock that `blocker` holds on audit_logs (sessions and agents already updated, nothing
+    committed), and SIGKILL it and its pool children at once; return the batch's backend pid.
+    """
+    with blocker.cursor() as cur:
+        cur.execute("LOCK TABLE audit_logs IN SHARE MODE")
+    victim = start_celery_worker(env, name="victim")
+    try:
+        with celery_control(env) as control:
+            control.send_task(AUTO_ASSIGN, queue="assignment")
+        backend_pid, wrote = wait_for(
+            lambda: batch_waiting_on_audit(conn), timeout=30, message=lambda: victim.output()
+        )
+        assert wrote, "the batch had not written anything yet"
+        assert _scalar(
+            conn,
+            """SELECT count(*) FROM pg_locks WHERE pid = %s AND granted
+                  AND relation = 'chat_sessions'::regclass AND mode = 'RowExclusiveLock'""",
+            (backend_pid,),
+        ), "the batch had not updated a session yet"
+        victim.kill()
+    finally:
+        victim.cleanup()
+    return backend_pid
+
+
 def active_count(conn) -> int:
     return _scalar(conn, "SELECT count(*) FROM chat_sessions WHERE status = 'active'")
 
@@ -286,38 +326,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     broker = redis.Redis.from_url(redis_url)
     blocker = psycopg2.connect(database_url)
     try:
-        # Hold a lock that the batch's audit INSERT must wait for: the worker then sits inside
-        # its transaction with sessions and agents already updated but nothing committed.
-        with blocker.cursor() as cur:
-            cur.execute("LOCK TABLE audit_logs IN SHARE MODE")
-        victim = start_celery_worker(auto_env, name="victim")
-        try:
-            with celery_control(auto_env) as control:
-                control.send_task(AUTO_ASSIGN, queue="assignment")
-
-            def stuck_backend():
-                found = _rows(
-                    pg,
-                    """SELECT pid, backend_xid IS NOT NULL FROM pg_stat_activity
-                        WHERE datname = current_database() AND pid <> pg_backend_pid()
-                          AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO audit_logs%'
-                    """,
-                )
-                return found[0] if found else None
-
-            backend_pid, wrote = wait_for(
-                stuck_backend, timeout=30, message=lambda: victim.output()
-            )
-            assert wrote, "the batch had not written anything yet"
-            assert _scalar(
-                pg,
-                """SELECT count(*) FROM pg_locks WHERE pid = %s AND granted
-                      AND relation = 'chat_sessions'::regclass AND mode = 'RowExclusiveLock'""",
-                (backend_pid,),
-            ), "the batch had not updated a session yet"
-            victim.kill()  # SIGKILL the worker and its pool children at once
-        finally:
-            victim.cleanup()
+        backend_pid = kill_worker_mid_batch(auto_env, pg, blocker)
         # acks_late: the broker still holds the task as unacknowledged, not lost.
         assert broker.hlen("unacked") >= 1
     finally:

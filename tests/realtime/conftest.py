@@ -28,7 +28,9 @@ def server_environ(app, test_environ: dict[str, str]) -> dict[str, str]:
     return {**test_environ, **SERVER_SETTINGS}
 
 
-@pytest.fixture(scope="session")
+# Package scope: their outbox relays must not outlive these tests (tests elsewhere leave outbox
+# rows behind on purpose and relay them themselves).
+@pytest.fixture(scope="package")
 def servers(server_environ, log_dir) -> Iterator[tuple[WebServer, WebServer]]:
     """Two web processes on different ports, one worker each."""
     pair = (

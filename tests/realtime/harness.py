@@ -173,6 +173,12 @@ class RedisServer(_Process):
         wait_until(answers, 15, "redis-server did not start", every=0.05)
         return self
 
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 # --- REST -----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from supportapp.extensions import db
 from supportapp.models import PushSubscription
 from supportapp.models.base import utcnow
 from supportapp.services import lifecycle, notifications
+from supportapp.services.endpoint_guard import BlockedEndpoint, GuardedSession
 from supportapp.vapid import b64url_decode, b64url_encode, generate_key_pair
 from tests.processes.helpers import celery_worker, wait_for
 
@@ -147,6 +149,12 @@ def vapid(app, monkeypatch) -> str:
     monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", private)
     monkeypatch.setitem(app.config, "VAPID_SUBJECT", SUBJECT)
     return public
+
+
+@pytest.fixture(autouse=True)
+def local_push_receivers(app, monkeypatch) -> None:
+    """The receivers here are http:// on 127.0.0.1: the test-only switch lets them in."""
+    monkeypatch.setitem(app.config, "PUSH_ALLOW_INSECURE_ENDPOINTS", True)
 
 
 def subscribe(client, account, subscriber: Subscriber) -> None:
@@ -281,7 +289,9 @@ def test_no_push_is_sent_without_vapid_keys(
 @pytest.fixture
 def enqueued(monkeypatch) -> list[tuple[str, dict]]:
     calls: list[tuple[str, dict]] = []
-    monkeypatch.setattr(jobs, "enqueue", lambda name, **kwargs: calls.append((name, kwargs)))
+    monkeypatch.setattr(
+        jobs, "send", lambda name, kwargs, task_id=None: calls.append((name, kwargs))
+    )
     return calls
 
 
@@ -397,6 +407,7 @@ def test_a_new_chat_reaches_a_real_worker_push_and_webhook(
         "VAPID_SUBJECT": SUBJECT,
         "NOTIFY_WEBHOOK_URL": receiver.url("/hook"),
         "NOTIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PUSH_ALLOW_INSECURE_ENDPOINTS": "true",
     }
     receiver.scripts["/hook"] = [500]  # the first delivery fails; the retry succeeds
     agent, _ = make_agent()
@@ -482,3 +493,73 @@ def test_a_pem_private_key_is_accepted_and_normalised(test_environ):
     settings = load_settings({**test_environ, "VAPID_PRIVATE_KEY": pem, "VAPID_SUBJECT": SUBJECT})
     raw = b64url_decode(settings["VAPID_PRIVATE_KEY"])
     assert int.from_bytes(raw, "big") == key.private_numbers().private_value
+
+
+# --- sending only where the endpoint check allows -------------------------------------------
+
+
+def _fake_dns(monkeypatch, answers: dict[str, list[str]]) -> None:
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+                for address in answers[host]
+            ]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_send_connects_to_the_address_that_was_checked(receiver, monkeypatch):
+    # The name resolves (once, checked) to the receiver's loopback address; the request goes
+    # there with the endpoint's own Host header.
+    port = receiver.server.server_address[1]
+    _fake_dns(monkeypatch, {"push.receiver.test": ["127.0.0.1"]})
+    with GuardedSession(allow_insecure=True) as http:
+        response = http.post(f"http://push.receiver.test:{port}/push/a", data=b"x", timeout=5)
+    assert response.status_code == 201
+    (request,) = receiver.received("/push/a")
+    assert request.headers["host"] == f"push.receiver.test:{port}"
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [["127.0.0.1"], ["10.1.2.3"], ["8.8.8.8", "192.168.0.10"], ["169.254.169.254"]],
+)
+def test_a_send_to_a_name_with_any_non_public_address_never_connects(monkeypatch, addresses):
+    _fake_dns(monkeypatch, {"push.rebound.test": addresses})
+    connects: list = []
+    monkeypatch.setattr(socket.socket, "connect", lambda *args: connects.append(args))
+    with GuardedSession() as http, pytest.raises(BlockedEndpoint):
+        http.post("https://push.rebound.test/x", data=b"x", timeout=5)
+    assert connects == []
+
+
+def test_redirects_are_never_followed(receiver):
+    receiver.scripts["/push/moved"] = [307]
+    with GuardedSession(allow_insecure=True) as http:
+        response = http.post(receiver.url("/push/moved"), data=b"x", timeout=5)
+    assert response.status_code == 307
+    assert len(receiver.received()) == 1
+
+
+def test_a_push_to_a_refused_endpoint_counts_as_failed(
+    app, vapid, make_agent, make_account, open_session, monkeypatch
+):
+    agent, _ = make_agent()
+    with app.app_context():
+        db.session.add(
+            PushSubscription(
+                user_id=uuid.UUID(agent.id),
+                endpoint="https://push.rebound.test/x",
+                **Subscriber("https://push.rebound.test/x").json()["keys"],
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    _fake_dns(monkeypatch, {"push.rebound.test": ["10.9.9.9"]})
+    session = open_session(make_account("user"))
+    report = notify(app, [session["id"]])
+    assert (report.sent, report.failed) == (0, 1)

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import marshmallow as ma
 from flask import current_app
 
 from supportapp.api.blueprint import envelope
+from supportapp.services.endpoint_guard import EndpointRefused, check_endpoint
 from supportapp.vapid import b64url_decode, normalize_public_key
 
 DATE_TIME = {"format": "date-time"}
 MAX_ENDPOINT = 2048
-MSG_ENDPOINT = "Debe ser una URL https válida"
 MSG_P256DH = "Debe ser una clave pública P-256 en base64url (65 bytes)"
 MSG_AUTH = "Debe ser un secreto de autenticación en base64url (16 bytes)"
 
 
 def validate_endpoint(value: str) -> None:
-    """A push service URL: https (plain http is accepted outside production, for local tests)."""
-    schemes = {"https"} if current_app.config["APP_ENV"] == "production" else {"https", "http"}
+    """A push service URL: https on a public address (services/endpoint_guard.py)."""
     try:
-        parts = urlsplit(value)
-    except ValueError as exc:
-        raise ma.ValidationError(MSG_ENDPOINT) from exc
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ma.ValidationError(MSG_ENDPOINT)
+        check_endpoint(value, allow_insecure=current_app.config["PUSH_ALLOW_INSECURE_ENDPOINTS"])
+    except EndpointRefused as exc:
+        raise ma.ValidationError(str(exc)) from exc
 
 
 def validate_p256dh(value: str) -> None:
