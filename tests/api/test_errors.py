@@ -166,44 +166,37 @@ def test_unexpected_error_returns_only_the_generic_500_envelope(
     assert any(isinstance(r.exc_info[1], RuntimeError) for r in errors)
 
 
-def test_database_unreachable_returns_503_with_retry_after(client, monkeypatch, make_account):
-    from sqlalchemy.exc import OperationalError
+MSG_UNAVAILABLE = "Servicio no disponible temporalmente. Intenta de nuevo en unos segundos"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "message"),
+    [
+        # Unreachable, restarting, connection lost: worth a retry.
+        ("OperationalError", 503, MSG_UNAVAILABLE),
+        # A faulty statement is a bug: the generic 500.
+        ("ProgrammingError", 500, MSG_INTERNAL),
+    ],
+)
+def test_database_errors_map_to_503_or_500(
+    client, monkeypatch, make_account, error, status, message
+):
+    from sqlalchemy import exc
 
     from supportapp.services import users
 
     account = make_account("user")
 
-    def database_down(*_args, **_kwargs):
-        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+    def failing(*_args, **_kwargs):
+        raise getattr(exc, error)("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(users, "get_signed_in_user", database_down)
-
-    response = client.get("/api/auth/me", headers=account.headers)
-
-    assert response.status_code == 503
-    assert response.get_json() == {
-        "success": False,
-        "message": "Servicio no disponible temporalmente. Intenta de nuevo en unos segundos",
-    }
-    assert response.headers["Retry-After"] == "5"
-
-
-def test_a_faulty_statement_returns_the_generic_500_envelope(client, monkeypatch, make_account):
-    from sqlalchemy.exc import ProgrammingError
-
-    from supportapp.services import users
-
-    account = make_account("user")
-
-    def bad_statement(*_args, **_kwargs):
-        raise ProgrammingError("SELECT nope", {}, Exception("column nope does not exist"))
-
-    monkeypatch.setattr(users, "get_signed_in_user", bad_statement)
+    monkeypatch.setattr(users, "get_signed_in_user", failing)
 
     response = client.get("/api/auth/me", headers=account.headers)
 
-    assert response.status_code == 500
-    assert response.get_json() == {"success": False, "message": MSG_INTERNAL}
+    assert response.status_code == status
+    assert response.get_json() == {"success": False, "message": message}
+    assert response.headers.get("Retry-After") == ("5" if status == 503 else None)
 
 
 # --- X-Request-ID -----------------------------------------------------------------------------
