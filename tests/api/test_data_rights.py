@@ -261,6 +261,18 @@ def test_the_erased_customers_tokens_stop_working_at_once(client, admin, convers
     assert_error(login, 401)
 
 
+def test_the_erased_customers_token_no_longer_opens_a_websocket(app, client, admin, conversation):
+    from supportapp.realtime.ws import _identify
+
+    with app.test_request_context("/ws"):
+        assert _identify(conversation.user.token) is not None
+
+    erase(client, conversation.user.id, admin)
+
+    with app.test_request_context("/ws"):
+        assert _identify(conversation.user.token) is None
+
+
 def test_erased_users_email_can_register_again(client, admin, conversation):
     erase(client, conversation.user.id, admin)
 
