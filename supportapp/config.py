@@ -160,6 +160,36 @@ def _vapid_public_key(value: str) -> str:
     return normalize_public_key(value)
 
 
+# Types the attachment sniffer recognises (services/file_types.py); ATTACHMENT_TYPES picks
+# among them.
+KNOWN_ATTACHMENT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+)
+
+
+def _attachment_types(value: str) -> frozenset[str]:
+    types = [item.lower() for item in _csv(value)]
+    unknown = [item for item in types if item not in KNOWN_ATTACHMENT_TYPES]
+    if unknown or not types:
+        raise ValueError(f"must be a comma-separated subset of {', '.join(KNOWN_ATTACHMENT_TYPES)}")
+    return frozenset(types)
+
+
+def _attachment_storage(value: str) -> str:
+    if value not in {"database", "filesystem"}:
+        raise ValueError("must be database or filesystem")
+    return value
+
+
+def _directory(value: str) -> str:
+    return str(Path(value).expanduser().resolve())
+
+
 def _environment(value: str) -> str:
     if value not in {"development", "production", "testing"}:
         raise ValueError("must be development, production or testing")
@@ -348,6 +378,36 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
     ),
     Setting(
+        "ATTACHMENT_MAX_BYTES",
+        str(10 * 1024 * 1024),
+        "largest accepted attachment, in bytes (a larger upload is refused with 413)",
+        _positive_int,
+    ),
+    Setting(
+        "ATTACHMENT_TYPES",
+        ",".join(KNOWN_ATTACHMENT_TYPES),
+        "content types accepted as attachments, decided by sniffing the content",
+        _attachment_types,
+    ),
+    Setting(
+        "ATTACHMENT_STORAGE",
+        "database",
+        "where attachment bytes are kept: database (PostgreSQL) or filesystem",
+        _attachment_storage,
+    ),
+    Setting(
+        "ATTACHMENT_DIR",
+        str(VAR_DIR / "attachments"),
+        "directory of the filesystem attachment storage",
+        _directory,
+    ),
+    Setting(
+        "ATTACHMENT_URL_TTL",
+        "3600",
+        "seconds a signed attachment link stays valid",
+        _positive_int,
+    ),
+    Setting(
         "DEMO_SUPERADMIN_EMAIL",
         "admin@supportapp.local",
         "email of the demo superadmin created by `make run`",
@@ -389,6 +449,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         if values.get(required) is None:
             problems.append(f"{required} is required")
     _settle_jwt_secret(values, problems)
+    _settle_link_secret(values, problems)
     _settle_notifications(values, problems)
     _settle_test_switches(values, problems)
     if problems:
@@ -408,6 +469,23 @@ def _settle_jwt_secret(values: dict[str, Any], problems: list[str]) -> None:
     if values["APP_ENV"] == "production":
         if not secret or len(secret) < 32:
             problems.append("JWT_SECRET_KEY must be set to at least 32 characters in production")
+    elif not secret:
+        values["JWT_SECRET_KEY"] = _development_secret()
+
+
+def _settle_link_secret(values: dict[str, Any], problems: list[str]) -> None:
+    """JWT_SECRET_KEY also signs attachment links, so it is needed even when tokens are
+    verified with an external issuer's public key (RS*/ES*)."""
+    algorithm = values.get("JWT_ALGORITHM")
+    if algorithm is None or "APP_ENV" not in values or not algorithm.startswith(("RS", "ES")):
+        return  # malformed (already reported), or HS*: settled by _settle_jwt_secret
+    secret = values.get("JWT_SECRET_KEY")
+    if values["APP_ENV"] == "production":
+        if not secret or len(secret) < 32:
+            problems.append(
+                "JWT_SECRET_KEY must be set to at least 32 characters in production "
+                "(it signs attachment links)"
+            )
     elif not secret:
         values["JWT_SECRET_KEY"] = _development_secret()
 

@@ -17,6 +17,7 @@ from supportapp.models import (
     User,
 )
 from supportapp.models.base import utcnow
+from supportapp.services.attachment_links import signed_url
 
 if TYPE_CHECKING:
     from supportapp.services.data_rights import UserExport
@@ -37,6 +38,19 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         "sender": str(message.sender),
         "timestamp": iso(message.timestamp),
         "isRead": message.is_read,
+        "attachments": [attachment_dict(a) for a in message.attachments or ()],
+    }
+
+
+def attachment_dict(summary: dict[str, Any]) -> dict[str, Any]:
+    """An attachment as a message shows it (the summary stored with the message), with a
+    signed download link that works without a header."""
+    return {
+        "id": summary["id"],
+        "filename": summary["filename"],
+        "contentType": summary["contentType"],
+        "size": summary["size"],
+        "url": signed_url(summary["id"]),
     }
 
 

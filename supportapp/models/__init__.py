@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from supportapp.models.agent import Availability, Presence, SupportAgent
+from supportapp.models.attachment import AttachmentContent, ChatAttachment
 from supportapp.models.audit import AuditLog
 from supportapp.models.chat import (
     PRIORITY_RANK,
@@ -33,8 +34,10 @@ __all__ = [
     "OVERALL",
     "PRIORITY_RANK",
     "SUPPORT_ROLES",
+    "AttachmentContent",
     "AuditLog",
     "Availability",
+    "ChatAttachment",
     "ChatMessage",
     "ChatNote",
     "ChatSession",

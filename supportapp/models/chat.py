@@ -17,7 +17,7 @@ from sqlalchemy import (
     String,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
@@ -46,6 +46,13 @@ priority_enum = value_enum(Priority, "session_priority")
 sender_enum = value_enum(Sender, "message_sender")
 
 PRIORITY_RANK = {Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
+
+# The searchable form of a message: its Spanish and its English lexemes, lower-cased and
+# without accents (migration 0008 creates both configurations; docs/decisions.md says why).
+SEARCH_CONFIGURATIONS = ("supportapp_es", "supportapp_en")
+SEARCH_VECTOR_SQL = " || ".join(
+    f"to_tsvector('{name}'::regconfig, message)" for name in SEARCH_CONFIGURATIONS
+)
 
 
 class ChatSession(db.Model):
@@ -177,6 +184,7 @@ class ChatMessage(db.Model):
             "timestamp",
             postgresql_where=text("agent_id IS NOT NULL"),
         ),
+        Index("ix_messages_search", "search_vector", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -202,3 +210,12 @@ class ChatMessage(db.Model):
     # For the first support reply of an assignment episode: seconds since the session was
     # created (or requeued).
     first_response_seconds: Mapped[float | None] = mapped_column(db.Float)
+    # What the message shows of its files, [{id, filename, contentType, size}], written once
+    # with the message so no read needs a second query; the files are chat_attachments rows.
+    attachments: Mapped[list[dict]] = mapped_column(
+        JSONB, nullable=False, default=list, server_default=text("'[]'::jsonb")
+    )
+    # Computed by PostgreSQL on every insert; read only by search (never loaded with a row).
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True
+    )

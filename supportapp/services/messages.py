@@ -15,13 +15,15 @@ from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
-from supportapp.services import audit, templates
+from supportapp.services import attachments, audit, templates
 from supportapp.services.agents import agent_of_user
 from supportapp.services.assignment import give_to_agent
 from supportapp.services.sessions import ensure_open, get_visible_session, messages_of
 from supportapp.services.unit_of_work import unit_of_work
 
-MESSAGE_COLUMNS = tuple(column.key for column in ChatMessage.__table__.columns)
+MESSAGE_COLUMNS = tuple(
+    column.key for column in ChatMessage.__table__.columns if column.computed is None
+)
 
 
 def list_messages(actor: Actor, session_id: uuid.UUID) -> list[ChatMessage]:
@@ -30,7 +32,33 @@ def list_messages(actor: Actor, session_id: uuid.UUID) -> list[ChatMessage]:
     return messages_of(session.id)
 
 
-def send_user_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMessage:
+def send_attachment(
+    actor: Actor, session_id: uuid.UUID, upload: attachments.Upload, caption: str
+) -> ChatMessage:
+    """A file sent as a message (with `caption` as its text, possibly empty): by the session's
+    user, or by staff who may reply to it — the sender is decided by role. Everything a text
+    message does follows (budget spent by the route, waits, first response, events)."""
+    session = get_visible_session(actor, session_id)  # refuse early: before reading the file
+    if not actor.is_support and session.user_id != actor.user_id:
+        raise NotFound(MSG_SESSION_NOT_FOUND)
+    ensure_open(session)
+    checked = attachments.check_upload(upload)
+    try:
+        if actor.is_support:
+            return send_support_message(actor, session_id, caption, attachment=checked)
+        return send_user_message(actor, session_id, caption, attachment=checked)
+    except BaseException:
+        attachments.discard_uncommitted(checked)
+        raise
+
+
+def send_user_message(
+    actor: Actor,
+    session_id: uuid.UUID,
+    text: str,
+    *,
+    attachment: attachments.CheckedAttachment | None = None,
+) -> ChatMessage:
     """The owner writes; a user message starts a wait for a support reply unless one runs."""
     with unit_of_work() as uow:
         session = get_visible_session(actor, session_id, lock=True)
@@ -46,6 +74,7 @@ def send_user_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMes
             sender_user_id=actor.user_id,
             timestamp=now,
             is_read=False,
+            attachments=[attachment.summary()] if attachment else [],
         )
         changes: dict[str, Any] = {
             "last_message_at": now,
@@ -53,7 +82,7 @@ def send_user_message(actor: Actor, session_id: uuid.UUID, text: str) -> ChatMes
         }
         if session.waiting_since is None:
             changes["waiting_since"] = now
-        _write(session, message, changes)
+        _write(session, message, changes, attachment)
         uow.emit(events.chat_message_received(session, message))
     return message
 
@@ -64,6 +93,7 @@ def send_support_message(
     text: str | None,
     *,
     template_id: uuid.UUID | None = None,
+    attachment: attachments.CheckedAttachment | None = None,
 ) -> ChatMessage:
     """A support reply. It ends the user's current wait (recording the response time), and the
     sender's first reply to an unassigned session takes it when they have free capacity.
@@ -90,6 +120,7 @@ def send_support_message(
             response_seconds=_ends_wait(session, now),
             first_response_seconds=_first_response(session, now),
             is_read=False,
+            attachments=[attachment.summary()] if attachment else [],
         )
         changes = {
             "last_message_at": now,
@@ -99,7 +130,12 @@ def send_support_message(
             changes["waiting_since"] = None
         if session.first_response_at is None:
             changes["first_response_at"] = now
-        _write(session, message, changes)
+        _write(session, message, changes, attachment)
+        after: dict[str, Any] = {"length": len(text)}
+        if template_id:
+            after["templateId"] = str(template_id)
+        if attachment:
+            after["attachmentId"] = str(attachment.id)
         audit.record(
             uow,
             actor,
@@ -107,17 +143,23 @@ def send_support_message(
             target_type="chat_message",
             target_id=message.id,
             session_id=session.id,
-            after={"length": len(text)} | ({"templateId": str(template_id)} if template_id else {}),
+            after=after,
         )
         uow.emit(events.chat_message_received(session, message))
     return message
 
 
-def _write(session: ChatSession, message: ChatMessage, changes: dict[str, Any]) -> None:
+def _write(
+    session: ChatSession,
+    message: ChatMessage,
+    changes: dict[str, Any],
+    attachment: attachments.CheckedAttachment | None = None,
+) -> None:
     """Insert `message` and apply `changes` to its locked session in one statement (one round
     trip, no ORM unit of work), then record both as the loaded objects' committed state: the
     message stays out of the ORM session and the session object has nothing left to flush.
-    `changes` holds the new values, computed from the locked row."""
+    `changes` holds the new values, computed from the locked row. An `attachment` is stored
+    right after its message, in the same transaction."""
     inserted = (
         ChatMessage.__table__.insert()
         .values({column: getattr(message, column) for column in MESSAGE_COLUMNS})
@@ -131,6 +173,8 @@ def _write(session: ChatSession, message: ChatMessage, changes: dict[str, Any]) 
     )
     for name, value in changes.items():
         set_committed_value(session, name, value)
+    if attachment is not None:
+        attachments.store(message, attachment, message.sender_user_id)
 
 
 def _can_take(agent) -> bool:

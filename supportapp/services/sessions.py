@@ -223,7 +223,7 @@ LISTED_SESSION = (
     "first_response_due_at",
     "resolution_due_at",
 )
-LISTED_MESSAGE = ("id", "session_id", "message", "sender", "timestamp", "is_read")
+LISTED_MESSAGE = ("id", "session_id", "message", "sender", "timestamp", "is_read", "attachments")
 
 
 class ListedMessage(NamedTuple):
@@ -233,6 +233,7 @@ class ListedMessage(NamedTuple):
     sender: Sender
     timestamp: datetime
     is_read: bool
+    attachments: list[dict]
 
 
 def _last_message(row: Any) -> ListedMessage | None:
@@ -261,8 +262,18 @@ def _count_statement(filtered_by: frozenset[str]) -> Select:
 
 @functools.cache
 def _details_statement() -> Select:
+    customer = aliased(ChatSession, name="customer_session")
+    of_customer = customer.user_id == ChatSession.user_id
     return (
-        select(ChatSession, User, SupportAgent, SessionRating)
+        select(
+            ChatSession,
+            User,
+            SupportAgent,
+            SessionRating,
+            # The customer's history at a glance: how many sessions, the newest one's start.
+            select(func.count(customer.id)).where(of_customer).scalar_subquery(),
+            select(func.max(customer.created_at)).where(of_customer).scalar_subquery(),
+        )
         .outerjoin(User, User.id == ChatSession.user_id)
         .outerjoin(SupportAgent, SupportAgent.id == ChatSession.support_agent_id)
         .outerjoin(SessionRating, SessionRating.session_id == ChatSession.id)
@@ -279,6 +290,8 @@ class SessionDetails:
     rating: SessionRating | None = None
     # Staff only (empty for anyone else): hand-overs between agents, oldest first.
     transfers: list[ChatTransfer] = field(default_factory=list)
+    user_sessions_count: int = 0
+    user_last_session_at: datetime | None = None
 
 
 def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
@@ -287,7 +300,7 @@ def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
     found = db.session.execute(_details_statement(), {"session_id": session_id}).first()
     if found is None or not (actor.is_support or found[0].user_id == actor.user_id):
         raise NotFound(MSG_SESSION_NOT_FOUND)
-    session, user, agent, rating = found
+    session, user, agent, rating, sessions_count, last_session_at = found
     return SessionDetails(
         session=session,
         messages=messages_of(session.id),
@@ -295,6 +308,8 @@ def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
         agent=agent,
         rating=rating,
         transfers=transfers_of(session.id) if actor.is_support else [],
+        user_sessions_count=sessions_count,
+        user_last_session_at=last_session_at,
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
-from tests.spec_shapes import SESSION_FIELDS, SESSION_USER_FIELDS
+from tests.spec_shapes import MESSAGE_FIELDS, SESSION_FIELDS, SESSION_USER_FIELDS
 
 SUPPORT_ROLES = ("support", "admin", "superadmin")
 MSG_PRIORITY = "La prioridad debe ser low, medium o high"
@@ -271,7 +271,8 @@ def test_details_include_the_full_history_oldest_first(
     assert timestamps == sorted(timestamps)
     assert {m["sessionId"] for m in history} == {session["id"]}
     for message in history:
-        assert set(message) == {"id", "sessionId", "message", "sender", "timestamp", "isRead"}
+        assert set(message) == MESSAGE_FIELDS
+        assert message["attachments"] == []
     assert data["session"]["lastMessageAt"] == timestamps[-1]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
+from tests.spec_shapes import MESSAGE_FIELDS
 
 SUPPORT_ROLES = ("support", "admin", "superadmin")
 MSG_SENT = "Mensaje enviado exitosamente"
@@ -100,7 +101,8 @@ def test_support_message_returns_201_for_each_support_role(
     assert body["success"] is True
     assert body["message"] == MSG_SENT
     data = body["data"]
-    assert set(data) == {"id", "sessionId", "message", "sender", "timestamp", "isRead"}
+    assert set(data) == MESSAGE_FIELDS
+    assert data["attachments"] == []
     assert uuid.UUID(data["id"])
     assert data["sessionId"] == session["id"]
     assert data["message"] == "Hola, ¿en qué puedo ayudarte?"

@@ -35,7 +35,7 @@ SESSION_KEYS = {
     "outsideBusinessHours",
     "sla",
 }
-MESSAGE_KEYS = {"id", "sessionId", "message", "sender", "timestamp", "isRead"}
+MESSAGE_KEYS = {"id", "sessionId", "message", "sender", "timestamp", "isRead", "attachments"}
 
 
 def _without_messages(session: dict) -> dict:

@@ -40,6 +40,7 @@ from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
 from supportapp.models import SUPPORT_ROLES, Priority, Role, SessionStatus
 from supportapp.representations import (
+    iso,
     message_dict,
     note_dict,
     rating_dict,
@@ -324,16 +325,7 @@ def get_session_details(session_id: str):
     return ok(
         {
             "session": session_dict(details.session, details.messages),
-            "user": (
-                {
-                    "id": str(user.id),
-                    "email": user.email,
-                    "name": user.name,
-                    "isGuest": user.is_guest,
-                }
-                if user
-                else None
-            ),
+            "user": _customer(details) if user else None,
             "agent": {"id": str(agent.id), "name": agent.name} if agent else None,
             "rating": _rating_summary(details.rating),
             "transfers": [transfer_dict(t) for t in details.transfers],
@@ -369,6 +361,18 @@ def get_queue(query: dict):
         {"sessions": data, "pagination": pagination(query["page"], query["limit"], total)},
         "Cola obtenida exitosamente",
     )
+
+
+def _customer(details: sessions.SessionDetails) -> dict:
+    user = details.user
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "isGuest": user.is_guest,
+        "sessionsCount": details.user_sessions_count,
+        "lastSessionAt": iso(details.user_last_session_at),
+    }
 
 
 def _rating_summary(rating) -> dict | None:

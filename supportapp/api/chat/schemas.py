@@ -45,13 +45,34 @@ class MessageText(TrimmedString):
 # --- response shapes ----------------------------------------------------------------------
 
 
+class AttachmentSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    filename = ma.fields.String(
+        required=True, metadata={"description": "For display only: a safe base name"}
+    )
+    contentType = ma.fields.String(
+        required=True, metadata={"description": "Decided by sniffing the content"}
+    )
+    size = ma.fields.Integer(required=True, metadata={"description": "Bytes"})
+    url = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Signed download link, valid for ATTACHMENT_URL_TTL seconds, that "
+            "needs no Authorization header"
+        },
+    )
+
+
 class ChatMessageSchema(ma.Schema):
     id = ma.fields.String(required=True)
     sessionId = ma.fields.String(required=True)
-    message = ma.fields.String(required=True)
+    message = ma.fields.String(
+        required=True, metadata={"description": "May be empty for a message with attachments"}
+    )
     sender = ma.fields.String(required=True, metadata={"enum": ["user", "support"]})
     timestamp = ma.fields.String(required=True, metadata=DATE_TIME)
     isRead = ma.fields.Boolean(required=True)
+    attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
 
 
 class SlaStatusSchema(ma.Schema):
@@ -119,9 +140,21 @@ class TransferSchema(ma.Schema):
     createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
 
 
+class CustomerSchema(SessionUserSchema):
+    sessionsCount = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Sessions this customer has opened, this one included"},
+    )
+    lastSessionAt = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={**DATE_TIME, "description": "When the customer's newest session was created"},
+    )
+
+
 class SessionDetailsSchema(ma.Schema):
     session = ma.fields.Nested(ChatSessionSchema, required=True)
-    user = ma.fields.Nested(SessionUserSchema, allow_none=True)
+    user = ma.fields.Nested(CustomerSchema, allow_none=True)
     agent = ma.fields.Nested(PersonSchema, allow_none=True)
     rating = ma.fields.Nested(RatingSummarySchema, allow_none=True, required=True)
     transfers = ma.fields.List(
