@@ -10,6 +10,7 @@ from supportapp.api.chat.schemas import (
     ChatMessageSchema,
     ChatSessionSchema,
     SessionListSchema,
+    StatsQuerySchema,
 )
 from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
 from supportapp.models import SessionStatus
@@ -18,7 +19,9 @@ MSG_QUERY_EMPTY = "La búsqueda no puede estar vacía"
 MSG_QUERY_TOO_LONG = "La búsqueda no puede superar los 200 caracteres"
 
 
-class SearchQuerySchema(PageQuerySchema):
+class SearchQuerySchema(PageQuerySchema, StatsQuerySchema):
+    """`from`/`to` bound the time messages were sent."""
+
     q = TrimmedString(
         required=True,
         validate=[
@@ -34,16 +37,6 @@ class SearchQuerySchema(PageQuerySchema):
     status = ma.fields.Enum(SessionStatus, by_value=True, error_messages={"unknown": MSG_STATUS})
     supportAgentId = ma.fields.UUID(
         error_messages={"invalid_uuid": "El agente de soporte no existe"}
-    )
-    from_ = ma.fields.String(
-        data_key="from",
-        metadata={"format": "date-time", "description": "Messages sent from (ISO date or time)"},
-    )
-    to = ma.fields.String(
-        metadata={
-            "format": "date-time",
-            "description": "Messages sent until (ISO date: whole day included)",
-        }
     )
 
 
