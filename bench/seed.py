@@ -12,7 +12,9 @@ The target database must already be migrated (`flask --app wsgi db upgrade`).
 from __future__ import annotations
 
 import argparse
+import bisect
 import io
+import itertools
 import os
 import random
 import sys
@@ -31,6 +33,83 @@ AGENT_CAPACITY = (5, 50)
 RATED_SHARE = 0.3
 PRIORITIES = ("low",) * 3 + ("medium",) * 5 + ("high",) * 2
 SEED_MARKER = "seed"
+
+
+# Message text: everyday support phrases (every message draws from them), plus, in some
+# messages, one word of a long tail (product and place names, Zipf-distributed: a few are
+# common, most are rare) and order numbers — what a selective search looks for.
+_COMMON_TEXT = (
+    "hola buenas gracias ayuda problema pedido factura reembolso pago tarjeta envío cuenta "
+    "contraseña acceso error cobro devolución cambio producto entrega retraso dirección "
+    "correo teléfono descuento precio garantía cancelar suscripción plan actualizar revisar "
+    "necesito quiero puedo pueden sigue todavía ayer hoy mañana semana mes urgente favor "
+    "hello thanks help order invoice refund payment card shipping account password login "
+    "issue charge return exchange delivery delay address email discount price warranty "
+    "cancel subscription update please still yesterday today tomorrow week urgent"
+)
+COMMON_WORDS = tuple(_COMMON_TEXT.split())
+BODIES = 4096  # distinct runs of common words, drawn once: text costs ~µs per message
+TAIL_WORDS = 20_000
+TAIL_SHARE = 0.3
+ORDER_SHARE = 0.1
+_SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "te",
+    "zu",
+    "ven",
+    "dor",
+    "sil",
+    "qui",
+    "bra",
+    "nel",
+    "tor",
+    "fa",
+    "gu",
+    "xo",
+    "pre",
+    "lin",
+    "sa",
+    "mo",
+)
+
+
+def tail_word(rank: int) -> str:
+    """The tail word of a rank (0 = most frequent): a pronounceable made-up name."""
+    syllables = []
+    number = rank + len(_SYLLABLES) ** 2
+    while number:
+        number, digit = divmod(number, len(_SYLLABLES))
+        syllables.append(_SYLLABLES[digit])
+    return "".join(syllables)
+
+
+class MessageTexts:
+    """Deterministic message texts, on a random stream of their own (the rest of the seed does
+    not change with them)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed + 1)
+        rng = self.rng
+        self.bodies = [
+            " ".join(rng.choices(COMMON_WORDS, k=rng.randint(4, 9))).capitalize()
+            for _ in range(BODIES)
+        ]
+        weights = [1 / (rank + 1) for rank in range(TAIL_WORDS)]
+        self.tail_cumulative = list(itertools.accumulate(weights))
+        self.tail_words = [tail_word(rank) for rank in range(TAIL_WORDS)]
+
+    def next(self) -> str:
+        rng = self.rng
+        text = self.bodies[rng.randrange(BODIES)]
+        if rng.random() < TAIL_SHARE:
+            point = rng.random() * self.tail_cumulative[-1]
+            text += " " + self.tail_words[bisect.bisect(self.tail_cumulative, point)]
+        if rng.random() < ORDER_SHARE:
+            text += f" pedido {rng.randrange(10_000_000):07d}"
+        return text
 
 
 def _uid(rng: random.Random) -> str:
@@ -76,6 +155,7 @@ class Seeder:
         self.agents = agents
         self.messages_per_session = messages_per_session
         self.rng = random.Random(seed)
+        self.texts = MessageTexts(seed)
         self.now = datetime.now(UTC)
         self.users = max(sessions // 10, 10)
         self.user_ids = [_uid(self.rng) for _ in range(self.users)]
@@ -181,7 +261,7 @@ class Seeder:
                         first = f"{(moment - created).total_seconds():.3f}"
                     sender, author, msg_agent = "support", self.agent_user_ids[agent], agent_id
                 messages_out.append(
-                    f"{_uid(rng)}\t{session_id}\tMensaje {index} de la conversación\t{sender}\t"
+                    f"{_uid(rng)}\t{session_id}\t{self.texts.next()}\t{sender}\t"
                     f"{author}\t{msg_agent}\t{_ts(moment)}\t{'t' if status == 'closed' else 'f'}"
                     f"\t{response}\t{first}\n"
                 )

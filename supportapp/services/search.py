@@ -8,6 +8,7 @@ ways and OR-ed, so a word matches in whichever language it was written. docs/dec
 
 from __future__ import annotations
 
+import functools
 import html
 import uuid
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class SearchPage:
     total: int
 
 
+@functools.lru_cache(maxsize=32)
 def _statement(filtered_by: frozenset[str]):
     join = "JOIN chat_sessions s ON s.id = m.session_id" if filtered_by & _SESSION_FILTERS else ""
     conditions = "".join(f" AND {_FILTERS[name]}" for name in sorted(filtered_by))
