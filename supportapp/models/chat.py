@@ -48,7 +48,8 @@ sender_enum = value_enum(Sender, "message_sender")
 PRIORITY_RANK = {Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
 
 # The searchable form of a message: its Spanish and its English lexemes, lower-cased and
-# without accents (migration 0008 creates both configurations; docs/decisions.md says why).
+# without accents (the message_search migration creates both configurations;
+# docs/decisions.md says why).
 SEARCH_CONFIGURATIONS = ("supportapp_es", "supportapp_en")
 SEARCH_VECTOR_SQL = " || ".join(
     f"to_tsvector('{name}'::regconfig, message)" for name in SEARCH_CONFIGURATIONS
