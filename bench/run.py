@@ -17,6 +17,7 @@ FULL = {
     "load": ["--seconds", "20", "--concurrency", "8", "--sessions", "100000"],
     "ws": ["--sockets", "500", "1000", "2000", "--servers", "2"],
     "assign": ["--sessions", "10000", "--agents", "200"],
+    "search": ["--sessions", "1000000"],
 }
 QUICK = {
     "seed": ["--sessions", "20000"],
@@ -24,6 +25,7 @@ QUICK = {
     "load": ["--seconds", "3", "--concurrency", "4", "--sessions", "5000", "--name", "load-quick"],
     "ws": ["--sockets", "200", "--servers", "2", "--name", "ws-quick"],
     "assign": ["--sessions", "2000", "--agents", "50", "--name", "assign-quick"],
+    "search": ["--sessions", "20000", "--queries", "50", "--name", "search-quick"],
 }
 
 
