@@ -21,6 +21,7 @@ from supportapp.auth.actor import Actor
 from supportapp.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from supportapp.extensions import db
 from supportapp.models import ChatAttachment, ChatMessage, ChatSession
+from supportapp.representations import iso
 from supportapp.services import attachment_links, file_types
 from supportapp.services.sessions import ensure_visible
 from supportapp.services.storage import configured_storage, storage_named
@@ -209,3 +210,29 @@ def delete_user_attachments(uow: UnitOfWork, user_id: uuid.UUID) -> int:
     delete_session_attachments)."""
     session_ids = uow.session.scalars(select(ChatSession.id).where(ChatSession.user_id == user_id))
     return delete_session_attachments(uow, list(session_ids))
+
+
+def export_rows(user_id: uuid.UUID, session_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The data-rights export's `attachments` section: every file of these sessions of the
+    customer, with its checksum and a signed download link."""
+    if not session_ids:
+        return []
+    rows = db.session.scalars(
+        select(ChatAttachment)
+        .where(ChatAttachment.session_id.in_(session_ids))
+        .order_by(ChatAttachment.created_at, ChatAttachment.id)
+    )
+    return [
+        {
+            "id": str(row.id),
+            "sessionId": str(row.session_id),
+            "messageId": str(row.message_id),
+            "filename": row.filename,
+            "contentType": row.content_type,
+            "size": row.size,
+            "sha256": row.sha256,
+            "createdAt": iso(row.created_at),
+            "url": attachment_links.signed_url(row.id),
+        }
+        for row in rows
+    ]

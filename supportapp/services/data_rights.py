@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
@@ -35,7 +36,7 @@ from supportapp.models import (
 )
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
-from supportapp.services import audit
+from supportapp.services import attachments, audit
 from supportapp.services.sessions import close_recorded
 from supportapp.services.unit_of_work import UnitOfWork, in_batches, unit_of_work
 from supportapp.services.users import MSG_USER_NOT_FOUND
@@ -48,12 +49,15 @@ BATCH = 500
 
 # Erasers of content stored beside the messages (attachments' files): each is called with the
 # unit of work and the ids of the sessions being erased, inside the erasing transaction (and
-# may register after-commit deletions of stored bytes with uow.after_commit). The attachments
-# feature appends its storage deletion here.
-SESSION_CONTENT_ERASERS: list[Callable[[UnitOfWork, list[uuid.UUID]], None]] = []
+# may register after-commit deletions of stored bytes with uow.after_commit).
+SESSION_CONTENT_ERASERS: list[Callable[[UnitOfWork, list[uuid.UUID]], Any]] = [
+    attachments.delete_session_attachments
+]
 # Collectors of the export's "attachments" section: function(user_id, session ids) returning
-# each attachment's metadata and download link, JSON-ready. The attachments feature adds one.
-ATTACHMENT_EXPORTERS: list[Callable[[uuid.UUID, list[uuid.UUID]], list[dict]]] = []
+# each attachment's metadata and download link, JSON-ready.
+ATTACHMENT_EXPORTERS: list[Callable[[uuid.UUID, list[uuid.UUID]], list[dict]]] = [
+    attachments.export_rows
+]
 
 
 @dataclass
