@@ -245,6 +245,8 @@ def test_details_returns_session_user_and_null_agent_for_each_role(
         "email": user.email,
         "name": "Ana Pérez",
         "isGuest": False,
+        "sessionsCount": 1,
+        "lastSessionAt": session["createdAt"],
     }
     assert set(data["user"]) == SESSION_USER_FIELDS
     assert data["agent"] is None
