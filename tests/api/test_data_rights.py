@@ -225,6 +225,8 @@ def test_admin_erasure_removes_content_anonymises_and_keeps_the_shell(
         "email": None,
         "name": "Usuario eliminado",
         "isGuest": False,
+        "sessionsCount": 1,  # the shell stays, so the customer's history count does too
+        "lastSessionAt": data["session"]["createdAt"],
     }
     assert data["rating"]["score"] == 4
     with app.app_context():
