@@ -1,4 +1,5 @@
-"""Domain errors and the single place that turns any error into the SPEC envelope."""
+"""Domain errors and the single place that turns any error into the error envelope
+(docs/contract.md, Errors)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ class RateLimited(DomainError):
 
 
 def envelope_error(status: int, message: str, errors: dict[str, list[str]] | None = None):
-    """Build the SPEC error envelope. A 400 carries `errors` and a list `message`."""
+    """Build the error envelope. A 400 carries `errors` and a list `message`."""
     body: dict[str, Any] = {"success": False}
     if errors:
         body["message"] = [msg for messages in errors.values() for msg in _flatten(messages)]

@@ -1,4 +1,5 @@
-"""The camelCase shapes of SPEC.md's interfaces, shared by REST responses and WebSocket events."""
+"""The camelCase shapes of the contract's entities (docs/contract.md), shared by REST responses
+and WebSocket events."""
 
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ def session_dict(
     *,
     include_unread: bool = False,
 ) -> dict[str, Any]:
-    """A ChatSession with every SPEC field. `messages` is the full history in details and the
-    most recent message (0 or 1 item) everywhere else."""
+    """A ChatSession with every field of the contract. `messages` is the full history in details
+    and the most recent message (0 or 1 item) everywhere else."""
     data: dict[str, Any] = {
         "id": str(session.id),
         "userId": str(session.user_id),

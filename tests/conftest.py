@@ -239,7 +239,7 @@ def open_session(client: FlaskClient):
 def assert_error(
     response, status: int, message: str | None = None, field: str | None = None
 ) -> dict:
-    """The SPEC error envelope, with `errors[field]` for 400s when `field` is given."""
+    """The error envelope, with `errors[field]` for 400s when `field` is given."""
     assert response.status_code == status, (response.status_code, response.get_json())
     body = response.get_json()
     assert body["success"] is False

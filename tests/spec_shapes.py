@@ -1,4 +1,4 @@
-"""Field sets of SPEC.md's TypeScript interfaces, for asserting response shapes."""
+"""Field sets of the contract's entities (docs/contract.md), for asserting response shapes."""
 
 SESSION_FIELDS = {
     "id",

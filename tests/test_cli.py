@@ -1,4 +1,4 @@
-"""`flask users create|set-role` and `flask demo ensure-superadmin` (issue 2, items 3 and 7)."""
+"""`flask users create|set-role` and `flask demo ensure-superadmin`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Settings from the environment, validated at start with a message naming the variable
-(issue 2, item 5). load_settings reads only the mapping it is given."""
+load_settings reads only the mapping it is given."""
 
 from __future__ import annotations
 

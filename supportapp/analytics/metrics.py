@@ -16,6 +16,7 @@ are read from the daily log-scale histograms (analytics/histograms.py: within 2 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,24 +43,64 @@ from supportapp.models import (
 )
 from supportapp.services.agents import get_agent
 
-TIME_FIGURES = ("firstResponseTime", "responseTime", "resolutionTime")
-COUNT_FIGURES = ("chatsHandled", "activeChats", "closedChats", "messagesSent")
-RATING_FIGURES = ("averageRating", "ratingsCount", "csat")
-FIGURES = COUNT_FIGURES + TIME_FIGURES + RATING_FIGURES
-STATISTICS = ("average", "median", "p90")
-# sortBy values: every figure; a time figure sorts by its average, `firstResponseTime.p90` by
-# that statistic; `name` sorts by the agent's name.
-SORT_KEYS = (
-    *FIGURES,
-    *(f"{figure}.{statistic}" for figure in TIME_FIGURES for statistic in STATISTICS),
-    "name",
-)
 # The figure of each time, and its count and seconds columns in windows.Totals.
 TIMES = {
-    "firstResponseTime": (Figure.FIRST_RESPONSE, "first_responses", "first_response_seconds"),
-    "responseTime": (Figure.RESPONSE, "responses", "response_seconds"),
-    "resolutionTime": (Figure.RESOLUTION, "resolutions", "resolution_seconds"),
+    "first_response_time": (Figure.FIRST_RESPONSE, "first_responses", "first_response_seconds"),
+    "response_time": (Figure.RESPONSE, "responses", "response_seconds"),
+    "resolution_time": (Figure.RESOLUTION, "resolutions", "resolution_seconds"),
 }
+TIME_FIGURES = tuple(TIMES)
+COUNT_FIGURES = ("chats_handled", "active_chats", "closed_chats", "messages_sent")
+RATING_FIGURES = ("average_rating", "ratings_count", "csat")
+FIGURES = COUNT_FIGURES + TIME_FIGURES + RATING_FIGURES
+STATISTICS = ("average", "median", "p90")
+
+
+@dataclass(frozen=True)
+class TimeFigure:
+    """Minutes, one decimal; None when there is no value."""
+
+    average: float | None
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The time and rating figures shared by one agent's metrics and the team's."""
+
+    first_response_time: TimeFigure
+    response_time: TimeFigure
+    resolution_time: TimeFigure
+    average_rating: float | None  # mean score, two decimals
+    ratings_count: int
+    csat: float | None  # % of ratings with score >= 4, one decimal
+
+
+@dataclass(frozen=True)
+class AgentMetrics(Figures):
+    agent_id: uuid.UUID
+    name: str
+    email: str
+    is_active: bool
+    chats_handled: int
+    active_chats: int
+    closed_chats: int
+    messages_sent: int
+
+
+@dataclass(frozen=True)
+class BusyHour:
+    hour: int  # 0-23 in the stats time zone
+    sessions: int
+
+
+@dataclass(frozen=True)
+class TeamMetrics(Figures):
+    by_priority: dict[str, int]  # low / medium / high
+    busiest_hours: list[BusyHour]  # hours with sessions, busiest first
+
+
 # (median, p90) of each figure, by agent id (or OVERALL).
 Percentiles = dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]]
 
@@ -96,19 +137,20 @@ def _minutes(seconds: Any) -> float | None:
 
 
 def _figures_from(totals: Totals, percentiles: dict[Figure, tuple]) -> dict[str, Any]:
-    """The three time figures and the rating figures of one agent (or the team)."""
+    """The three time figures and the rating figures of one agent (or the team), as the
+    keyword arguments of a Figures."""
     found: dict[str, Any] = {}
     for name, (figure, count, seconds) in TIMES.items():
         n = getattr(totals, count)
         median, p90 = percentiles.get(figure, (None, None))
-        found[name] = {
-            "average": _minutes(getattr(totals, seconds) / n) if n else None,
-            "median": _minutes(median),
-            "p90": _minutes(p90),
-        }
+        found[name] = TimeFigure(
+            average=_minutes(getattr(totals, seconds) / n) if n else None,
+            median=_minutes(median),
+            p90=_minutes(p90),
+        )
     ratings = totals.ratings
-    found["averageRating"] = round(totals.rating_sum / ratings, 2) if ratings else None
-    found["ratingsCount"] = ratings
+    found["average_rating"] = round(totals.rating_sum / ratings, 2) if ratings else None
+    found["ratings_count"] = ratings
     found["csat"] = round(100 * totals.ratings_positive / ratings, 1) if ratings else None
     return found
 
@@ -196,7 +238,7 @@ def _percentiles(
 # --- per agent ---------------------------------------------------------------------------------
 
 
-def agent_metrics(window: Range, agent_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+def agent_metrics(window: Range, agent_id: uuid.UUID | None = None) -> list[AgentMetrics]:
     """Every agent's figures (or one agent's), in name order. Agents with nothing in the range
     get zero counts and null times/ratings."""
     agents = select(
@@ -215,7 +257,7 @@ def agent_metrics(window: Range, agent_id: uuid.UUID | None = None) -> list[dict
     ]
 
 
-def metrics_for_agent(actor: Actor, agent_id: uuid.UUID, window: Range) -> dict[str, Any]:
+def metrics_for_agent(actor: Actor, agent_id: uuid.UUID, window: Range) -> AgentMetrics:
     """One agent's figures: admins may read any agent's, a support user only their own (403);
     an unknown agent is a 404."""
     agent = get_agent(agent_id)
@@ -224,57 +266,61 @@ def metrics_for_agent(actor: Actor, agent_id: uuid.UUID, window: Range) -> dict[
     return agent_metrics(window, agent.id)[0]
 
 
-def _agent_row(agent: Any, totals: Totals, percentiles: dict[Figure, tuple]) -> dict[str, Any]:
+def _agent_row(agent: Any, totals: Totals, percentiles: dict[Figure, tuple]) -> AgentMetrics:
     # Sessions with an agent are active or closed (a requeued one loses its agent).
-    return {
-        "agentId": str(agent.id),
-        "name": agent.name,
-        "email": agent.email,
-        "isActive": agent.is_active,
-        "chatsHandled": totals.sessions_created,
-        "activeChats": totals.sessions_created - totals.sessions_closed,
-        "closedChats": totals.sessions_closed,
-        "messagesSent": totals.messages_sent,
+    return AgentMetrics(
+        agent_id=agent.id,
+        name=agent.name,
+        email=agent.email,
+        is_active=agent.is_active,
+        chats_handled=totals.sessions_created,
+        active_chats=totals.sessions_created - totals.sessions_closed,
+        closed_chats=totals.sessions_closed,
+        messages_sent=totals.messages_sent,
         **_figures_from(totals, percentiles),
-    }
+    )
 
 
 def sort_metrics(
-    rows: list[dict[str, Any]], sort_by: str = "chatsHandled", sort_order: str = "desc"
-) -> list[dict[str, Any]]:
-    """Sort by a figure (see SORT_KEYS); agents without a value (null) go last either way,
-    ties keep name order."""
-    figure, _, statistic = sort_by.partition(".")
+    rows: list[AgentMetrics],
+    figure: str = "chats_handled",
+    statistic: str | None = None,
+    *,
+    descending: bool = True,
+) -> list[AgentMetrics]:
+    """Sort by a figure (one of FIGURES, or "name"); a time figure by its `statistic`
+    (default: average). Agents without a value (None) go last either way; ties keep name
+    order."""
     if figure in TIME_FIGURES:
         statistic = statistic or "average"
 
-    def value(row: dict[str, Any]) -> Any:
-        found = row[figure]
+    def value(row: AgentMetrics) -> Any:
+        found = getattr(row, figure)
         if figure == "name":
             return found.casefold()
-        return found[statistic] if isinstance(found, dict) else found
+        return getattr(found, statistic) if isinstance(found, TimeFigure) else found
 
-    ordered = sorted(rows, key=lambda row: (row["name"].casefold(), row["agentId"]))
+    ordered = sorted(rows, key=lambda row: (row.name.casefold(), str(row.agent_id)))
     present = [row for row in ordered if value(row) is not None]
     missing = [row for row in ordered if value(row) is None]
-    present.sort(key=value, reverse=sort_order == "desc")
+    present.sort(key=value, reverse=descending)
     return present + missing
 
 
 # --- the whole team ----------------------------------------------------------------------------
 
 
-def team_metrics(window: Range, *, timezone: str) -> dict[str, Any]:
+def team_metrics(window: Range, *, timezone: str) -> TeamMetrics:
     """`advanced` of GET /api/chat/stats: the same definitions as the per-agent figures over
     every session created in the range, whoever handled it."""
     plan = windows.plan_window(window.start, window.end)
     totals = windows.plan_totals(plan, OVERALL)
     percentiles = _percentiles(window, plan, totals, OVERALL, [OVERALL])
-    return {
+    return TeamMetrics(
         **_figures_from(totals.overall, percentiles.get(OVERALL, {})),
-        "byPriority": sessions_by_priority(window),
-        "busiestHours": busiest_hours(window, timezone),
-    }
+        by_priority=sessions_by_priority(window),
+        busiest_hours=busiest_hours(window, timezone),
+    )
 
 
 def sessions_by_priority(window: Range) -> dict[str, int]:
@@ -287,7 +333,7 @@ def sessions_by_priority(window: Range) -> dict[str, int]:
     }
 
 
-def busiest_hours(window: Range, timezone: str) -> list[dict[str, int]]:
+def busiest_hours(window: Range, timezone: str) -> list[BusyHour]:
     """Sessions created in the range by hour of the day (0–23) in `timezone`, busiest first
     (ties: earlier hour first); hours without sessions are left out. Read from the hourly
     counters when every UTC hour is one local hour (whole-hour offsets); zones with
@@ -304,8 +350,8 @@ def busiest_hours(window: Range, timezone: str) -> list[dict[str, int]]:
         hour = local_hour(ChatSession.created_at)
         query = select(hour, func.count()).where(created_in(window)).group_by(hour)
         found = {} if window.empty else dict(db.session.execute(query).all())
-    hours = [{"hour": int(hour), "sessions": int(n)} for hour, n in found.items()]
-    return sorted(hours, key=lambda item: (-item["sessions"], item["hour"]))
+    hours = [BusyHour(int(hour), int(n)) for hour, n in found.items()]
+    return sorted(hours, key=lambda item: (-item.sessions, item.hour))
 
 
 def _whole_hour_offsets(timezone: str) -> bool:

@@ -158,8 +158,22 @@ def _local_midnight(value: datetime, timezone: str) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(timezone))
 
 
-def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> dict:
-    """SPEC's eight figures, each restricted to sessions created inside `window`, in one
+@dataclass(frozen=True)
+class ChatStats:
+    """The dashboard figures of the sessions created in a window."""
+
+    total_sessions: int
+    active_sessions: int
+    pending_sessions: int
+    closed_sessions: int
+    average_response_time: float  # minutes, one decimal; 0.0 without responses
+    sessions_today: int
+    sessions_this_week: int
+    sessions_this_month: int
+
+
+def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> ChatStats:
+    """The dashboard's eight figures, each restricted to sessions created inside `window`, in one
     statement: the hourly counters of the whole hours, raw rows for the partial hours at the
     edges and for an hour in which today/week/month starts (zones with half-hour offsets), so
     every figure is exact and the period counts are FILTERs over the same rows."""
@@ -178,16 +192,16 @@ def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> 
                     key: int(row[i + 1] or 0) for i, key in enumerate(figures)
                 }
     total = {key: sum(counts[key] for counts in by_status.values()) for key in figures}
-    return {
-        "totalSessions": total["total"],
-        "activeSessions": by_status[SessionStatus.ACTIVE]["total"],
-        "pendingSessions": by_status[SessionStatus.PENDING]["total"],
-        "closedSessions": by_status[SessionStatus.CLOSED]["total"],
-        "averageResponseTime": round(seconds / responses / 60, 1) if responses else 0.0,
-        "sessionsToday": total["today"],
-        "sessionsThisWeek": total["week"],
-        "sessionsThisMonth": total["month"],
-    }
+    return ChatStats(
+        total_sessions=total["total"],
+        active_sessions=by_status[SessionStatus.ACTIVE]["total"],
+        pending_sessions=by_status[SessionStatus.PENDING]["total"],
+        closed_sessions=by_status[SessionStatus.CLOSED]["total"],
+        average_response_time=round(seconds / responses / 60, 1) if responses else 0.0,
+        sessions_today=total["today"],
+        sessions_this_week=total["week"],
+        sessions_this_month=total["month"],
+    )
 
 
 def _stats_query(window: Range, starts: dict[str, datetime]) -> tuple[Select, dict]:

@@ -1,8 +1,8 @@
 """The project's flask-smorest conventions in one place.
 
-- request validation fails with 400 (the SPEC envelope), not webargs' 422;
+- request validation fails with 400 (the error envelope of docs/contract.md), not webargs' 422;
 - `bp.auth(roles)` both enforces the JWT/role check and documents it in OpenAPI;
-- `envelope(schema)` builds the `{success, data, message}` response schema of SPEC.md.
+- `envelope(schema)` builds the `{success, data, message}` response schema of docs/contract.md.
 """
 
 from __future__ import annotations

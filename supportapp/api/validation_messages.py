@@ -1,8 +1,8 @@
 """Spanish wording for marshmallow's generic validation messages.
 
-The SPEC's user-facing messages are Spanish; field-specific messages are set where the field is
-declared, and these cover the generic cases (wrong type, out of range, unknown field). Applied
-once, when the API package is imported.
+The API's user-facing messages are Spanish (docs/contract.md); field-specific messages are set
+where the field is declared, and these cover the generic cases (wrong type, out of range,
+unknown field). Applied once, when the API package is imported.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""JWT wiring: claims, every token failure as the SPEC 401 envelope, the revocation check."""
+"""JWT wiring: claims, every token failure as the 401 envelope, the revocation check."""
 
 from __future__ import annotations
 

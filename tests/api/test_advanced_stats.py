@@ -1,6 +1,6 @@
 """GET /api/chat/stats: admins and superadmins also get `advanced` (team first-response,
 response and resolution times, ratings, sessions by priority, busiest hours); support users get
-exactly SPEC's eight figures. Checked against the hand-computed history of metrics_data."""
+exactly the eight dashboard figures. Checked against the hand-computed history of metrics_data."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tests.api.metrics_data import MAY_TEAM, NO_TIMES, seed
 
 URL = "/api/chat/stats"
 MAY = {"from": "2024-05-01", "to": "2024-05-31"}
-SPEC_FIGURES = {
+DASHBOARD_FIGURES = {
     "totalSessions",
     "activeSessions",
     "pendingSessions",
@@ -36,16 +36,16 @@ def stats(client, account, **query) -> dict:
 def test_support_gets_exactly_the_eight_spec_figures(client, make_account, history):
     data = stats(client, make_account("support"), **MAY)
 
-    assert set(data) == SPEC_FIGURES
+    assert set(data) == DASHBOARD_FIGURES
 
 
 @pytest.mark.parametrize("role", ["admin", "superadmin"])
 def test_admins_get_the_advanced_figures_of_the_team(client, make_account, history, role):
     data = stats(client, make_account(role), **MAY)
 
-    assert set(data) == SPEC_FIGURES | {"advanced"}
+    assert set(data) == DASHBOARD_FIGURES | {"advanced"}
     assert data["advanced"] == MAY_TEAM
-    # The SPEC figures are unchanged, and the SPEC average is the advanced response average.
+    # The dashboard figures are unchanged, and their average is the advanced response average.
     assert (data["totalSessions"], data["activeSessions"]) == (6, 1)
     assert (data["pendingSessions"], data["closedSessions"]) == (1, 4)
     assert data["averageResponseTime"] == data["advanced"]["responseTime"]["average"] == 8.6

@@ -1,4 +1,4 @@
-"""SPEC 8–9 (GET/POST /api/support/agents), PATCH /api/support/agents/:id and /agents/me."""
+"""GET/POST /api/support/agents, PATCH /api/support/agents/:id and /agents/me."""
 
 from __future__ import annotations
 

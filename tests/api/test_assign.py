@@ -1,4 +1,4 @@
-"""SPEC 3: PATCH /api/chat/session/:id/assign, with DESIGN.md §5's assignment rules."""
+"""PATCH /api/chat/session/:id/assign, with the assignment rules of docs/contract.md."""
 
 from __future__ import annotations
 

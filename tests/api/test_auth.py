@@ -1,5 +1,5 @@
 """Accounts and tokens: /api/auth/register|login|refresh|logout|me, token tampering, roles and
-the login/registration rate limits (issue 2, item 7)."""
+the login/registration rate limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every failure in the SPEC envelope (DESIGN.md §4), the request id, and the API docs."""
+"""Every failure in the error envelope (docs/contract.md, Errors), the request id, the docs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import assert_error
 
 MSG_INTERNAL = "Error interno del servidor"
-SPEC_ENDPOINTS = {
+CONSOLE_ENDPOINTS = {
     ("get", "/api/chat/sessions/all"),
     ("get", "/api/chat/sessions/status/{status}"),
     ("patch", "/api/chat/session/{session_id}/assign"),
@@ -23,7 +23,7 @@ SPEC_ENDPOINTS = {
     ("post", "/api/support/agents"),
     ("get", "/api/chat/session/{session_id}/messages"),
 }
-ISSUE_ENDPOINTS = {
+ACCOUNT_AND_USER_ENDPOINTS = {
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
@@ -258,7 +258,7 @@ def test_openapi_document_lists_every_api_route(client, app):
         if method in {"get", "post", "put", "patch", "delete"}
     }
     served = _api_routes(app)
-    assert served >= SPEC_ENDPOINTS | ISSUE_ENDPOINTS
+    assert served >= CONSOLE_ENDPOINTS | ACCOUNT_AND_USER_ENDPOINTS
     assert served <= documented, served - documented
 
 

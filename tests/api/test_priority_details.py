@@ -1,4 +1,4 @@
-"""SPEC 7 (PATCH priority), SPEC 6 (GET details) and SPEC 10 (GET messages) for support roles."""
+"""PATCH priority, GET details and GET messages for support roles."""
 
 from __future__ import annotations
 
@@ -339,7 +339,7 @@ def test_details_without_token_returns_401(client, make_account, open_session):
     assert_error(details(client, session["id"], None), 401, MSG_UNAUTHORIZED)
 
 
-# --- GET /api/chat/session/:id/messages (SPEC 10) ---------------------------------------------
+# --- GET /api/chat/session/:id/messages -------------------------------------------------------
 
 
 @pytest.mark.parametrize("role", SUPPORT_ROLES)

@@ -1,5 +1,5 @@
 """No N+1 queries: a list request issues the same number of SQL statements for 3 rows as for
-30 (issue 3, "Fast at scale")."""
+30."""
 
 from __future__ import annotations
 

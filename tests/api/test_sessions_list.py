@@ -1,4 +1,4 @@
-"""SPEC 1 (GET /api/chat/sessions/all) and SPEC 2 (GET /api/chat/sessions/status/:status)."""
+"""GET /api/chat/sessions/all and GET /api/chat/sessions/status/:status."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC endpoint 5, GET /api/chat/stats: roles, the eight figures, `from`/`to` and the
+"""GET /api/chat/stats: roles, the eight figures, `from`/`to` and the
 STATS_TIMEZONE day/week/month, against sessions created with controlled timestamps."""
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def get_stats(client, account, **query) -> dict:
 
 
 def spec_figures(data: dict) -> dict:
-    """The eight figures of SPEC endpoint 5 (admins get more; see the route)."""
+    """The eight dashboard figures (admins get more; see the route)."""
     return {name: data[name] for name in FIGURES}
 
 

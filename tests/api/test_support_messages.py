@@ -1,4 +1,4 @@
-"""SPEC 4: POST /api/chat/session/:id/support-message."""
+"""POST /api/chat/session/:id/support-message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The user side of chat (issue 2, item 9): opening sessions, listing one's own, writing,
+"""The user side of chat: opening sessions, listing one's own, writing,
 reading, closing and marking read. A session the caller may not see answers 404."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The database keeps support_agents.current_active_chats equal to the number of `active`
-sessions assigned to the agent, whatever writes the sessions (DESIGN.md §5: triggers)."""
+sessions assigned to the agent, whatever writes the sessions (docs/decisions.md, Capacity)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /api/chat/stats figures (DESIGN.md §5) against hand-computed fixtures.
+"""GET /api/chat/stats figures (docs/contract.md) against hand-computed fixtures.
 
 Sessions and replies are inserted with controlled timestamps; `now` is fixed, so every
 expected number below can be counted by hand from the rows each test creates.
@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import delete, text, update
 
-from supportapp.analytics.stats import Range, chat_stats
+from supportapp.analytics.stats import ChatStats, Range, chat_stats
+from supportapp.api.chat.schemas import StatsSchema
 from supportapp.api.common import parse_date_range
 from supportapp.errors import ValidationFailed
 from supportapp.extensions import db
@@ -83,8 +84,13 @@ def user_message(session: ChatSession) -> None:
     db.session.commit()
 
 
+def shaped(figures: ChatStats) -> dict:
+    """The figures as the API shapes them (camelCase)."""
+    return StatsSchema().dump({"figures": figures})
+
+
 def stats(window: Range | None = None, *, now: str, timezone: str = "UTC") -> dict:
-    return chat_stats(window or Range(), timezone=timezone, now=at(now))
+    return shaped(chat_stats(window or Range(), timezone=timezone, now=at(now)))
 
 
 def totals(figures: dict) -> tuple[int, int, int, int]:
@@ -458,7 +464,8 @@ def test_ranges_match_a_count_of_the_raw_rows(add_session):
             "averageResponseTime": round(sum(waits) / len(waits) / 60, 1) if waits else 0.0,
             **{name: sum(r[0] >= since for r in inside) for name, since in starts.items()},
         }
-        assert chat_stats(Range(start, end), timezone="UTC", now=now) == expected, (start, end)
+        found = shaped(chat_stats(Range(start, end), timezone="UTC", now=now))
+        assert found == expected, (start, end)
 
 
 # --- parsing from / to -----------------------------------------------------------------------

@@ -21,8 +21,6 @@ from tests.workers.test_rollups import DAYS_BACK, history  # noqa: F401 (fixture
 
 pytestmark = pytest.mark.usefixtures("history")
 
-TIME_FIGURES = ("firstResponseTime", "responseTime", "resolutionTime")
-
 
 def windows() -> list[Range]:
     now = datetime.now(UTC)
@@ -35,7 +33,7 @@ def windows() -> list[Range]:
     ]
 
 
-def everything(window: Range) -> tuple[list[dict], dict]:
+def everything(window: Range) -> tuple[list[metrics.AgentMetrics], metrics.TeamMetrics]:
     return metrics.agent_metrics(window), metrics.team_metrics(window, timezone="UTC")
 
 
@@ -100,10 +98,11 @@ def test_histogram_percentiles_stay_within_two_percent(app_ctx, monkeypatch, rol
         monkeypatch.setitem(current_app.config, "METRICS_EXACT_UP_TO", 20_000)
         pairs = [(exact_team, approx_team), *zip(exact_agents, approx_agents, strict=True)]
         for exact, approx in pairs:
-            for figure in TIME_FIGURES:
-                assert approx[figure]["average"] == exact[figure]["average"]
+            for figure in metrics.TIME_FIGURES:
+                want_figure, got_figure = getattr(exact, figure), getattr(approx, figure)
+                assert got_figure.average == want_figure.average
                 for statistic in ("median", "p90"):
-                    want, got = exact[figure][statistic], approx[figure][statistic]
+                    want, got = getattr(want_figure, statistic), getattr(got_figure, statistic)
                     if want is None:
                         assert got is None
                     else:
@@ -124,7 +123,7 @@ def test_busiest_hours_equal_a_direct_count(app_ctx, timezone):
             ):
                 hours[moment.astimezone(zone).hour] += 1
         expected = sorted(
-            ({"hour": h, "sessions": n} for h, n in hours.items()),
-            key=lambda item: (-item["sessions"], item["hour"]),
+            (metrics.BusyHour(h, n) for h, n in hours.items()),
+            key=lambda item: (-item.sessions, item.hour),
         )
         assert metrics.busiest_hours(window, timezone) == expected

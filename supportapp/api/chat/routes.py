@@ -1,4 +1,4 @@
-"""/api/chat — SPEC endpoints 1–7 and 10, plus the user side of chat and the queue."""
+"""/api/chat — the user side of chat, the support console and the queue (docs/contract.md)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def send_user_message(body: dict, session_id: str):
 @bp.response(200, MessageArrayEnvelope)
 @bp.alt_response(404, response="NOT_FOUND")
 def list_messages(session_id: str):
-    """SPEC 10: the conversation, oldest first (the owner or any support role)."""
+    """The conversation, oldest first (the owner or any support role)."""
     found = messages.list_messages(current_actor(), _session_id(session_id))
     return ok([message_dict(m) for m in found], "Mensajes obtenidos exitosamente")
 
@@ -183,7 +183,7 @@ def queue_position(session_id: str):
 @bp.arguments(SessionsQuerySchema, location="query")
 @bp.response(200, SessionListEnvelope)
 def list_all_sessions(query: dict):
-    """SPEC 1: every session, filtered, sorted and paginated."""
+    """Every session, filtered, sorted and paginated."""
     agent_filter = query.get("supportAgentId")
     if agent_filter == "me":
         agent_filter = my_agent(current_actor()).id
@@ -209,7 +209,7 @@ def list_all_sessions(query: dict):
 @bp.arguments(StatusPageQuerySchema, location="query")
 @bp.response(200, SessionArrayEnvelope, headers={"X-Total-Count": {"schema": {"type": "integer"}}})
 def list_sessions_by_status(query: dict, status: str):
-    """SPEC 2: sessions in one status, most recent activity first; total in X-Total-Count."""
+    """Sessions in one status, most recent activity first; total in X-Total-Count."""
     try:
         wanted = SessionStatus(status)
     except ValueError as exc:
@@ -230,7 +230,7 @@ def list_sessions_by_status(query: dict, status: str):
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 def assign_session(body: dict, session_id: str):
-    """SPEC 3: give a session to an agent (`support` only to themselves)."""
+    """Give a session to an agent (`support` only to themselves)."""
     session, last = assignment.assign_session(
         current_actor(), _session_id(session_id), body["supportAgentId"]
     )
@@ -291,7 +291,7 @@ def list_notes(query: dict, session_id: str):
 @bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def send_support_message(body: dict, session_id: str):
-    """SPEC 4: answer as support, with `message` or a response template's `templateId`."""
+    """Answer as support, with `message` or a response template's `templateId`."""
     message = messages.send_support_message(
         current_actor(), _session_id(session_id), body["message"], template_id=body["templateId"]
     )
@@ -303,14 +303,15 @@ def send_support_message(body: dict, session_id: str):
 @bp.arguments(StatsQuerySchema, location="query")
 @bp.response(200, StatsEnvelope)
 def get_stats(query: dict):
-    """SPEC 5: dashboard figures, optionally for sessions created between `from` and `to`;
+    """Dashboard figures, optionally for sessions created between `from` and `to`;
     admins also get `advanced` (team response/resolution times, ratings, priorities, hours)."""
     timezone = current_app.config["STATS_TIMEZONE"]
     window = parse_date_range(query.get("from_"), query.get("to"), timezone)
-    data = stats.chat_stats(window, timezone=timezone)
+    figures = stats.chat_stats(window, timezone=timezone)
+    advanced = None
     if current_actor().is_admin:
-        data["advanced"] = metrics.team_metrics(window, timezone=timezone)
-    return ok(data, "Estadísticas obtenidas exitosamente")
+        advanced = metrics.team_metrics(window, timezone=timezone)
+    return ok({"figures": figures, "advanced": advanced}, "Estadísticas obtenidas exitosamente")
 
 
 @bp.get("/session/<session_id>/details")
@@ -318,7 +319,7 @@ def get_stats(query: dict):
 @bp.response(200, DetailsEnvelope)
 @bp.alt_response(404, response="NOT_FOUND")
 def get_session_details(session_id: str):
-    """SPEC 6: the session with its full history, its user and its agent."""
+    """The session with its full history, its user and its agent."""
     details = sessions.session_details(current_actor(), _session_id(session_id))
     user = details.user
     agent = details.agent
@@ -341,7 +342,7 @@ def get_session_details(session_id: str):
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 def change_priority(body: dict, session_id: str):
-    """SPEC 7: change the priority of an open session."""
+    """Change the priority of an open session."""
     session, last = sessions.change_priority(
         current_actor(), _session_id(session_id), Priority(body["priority"])
     )

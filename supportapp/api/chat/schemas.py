@@ -1,4 +1,5 @@
-"""Bodies, query strings and response shapes of /api/chat (SPEC's ChatSession, ChatMessage)."""
+"""Bodies, query strings and response shapes of /api/chat (ChatSession, ChatMessage; see
+docs/contract.md)."""
 
 from __future__ import annotations
 
@@ -178,21 +179,37 @@ class NotePageSchema(ma.Schema):
     pagination = ma.fields.Nested(PaginationSchema, required=True)
 
 
+def _figure(data_key: str, attribute: str, field: type = ma.fields.Integer, **kwargs):
+    return field(data_key=data_key, attribute=f"figures.{attribute}", required=True, **kwargs)
+
+
 class StatsSchema(ma.Schema):
-    totalSessions = ma.fields.Integer(required=True)
-    activeSessions = ma.fields.Integer(required=True)
-    pendingSessions = ma.fields.Integer(required=True)
-    closedSessions = ma.fields.Integer(required=True)
-    averageResponseTime = ma.fields.Float(
-        required=True, metadata={"description": "Minutes, one decimal"}
+    """Dumps {"figures": analytics.stats.ChatStats, "advanced": analytics.metrics.TeamMetrics
+    or None} under the contract's names; `advanced` is left out when None (support agents)."""
+
+    total_sessions = _figure("totalSessions", "total_sessions")
+    active_sessions = _figure("activeSessions", "active_sessions")
+    pending_sessions = _figure("pendingSessions", "pending_sessions")
+    closed_sessions = _figure("closedSessions", "closed_sessions")
+    average_response_time = _figure(
+        "averageResponseTime",
+        "average_response_time",
+        ma.fields.Float,
+        metadata={"description": "Minutes, one decimal"},
     )
-    sessionsToday = ma.fields.Integer(required=True)
-    sessionsThisWeek = ma.fields.Integer(required=True)
-    sessionsThisMonth = ma.fields.Integer(required=True)
+    sessions_today = _figure("sessionsToday", "sessions_today")
+    sessions_this_week = _figure("sessionsThisWeek", "sessions_this_week")
+    sessions_this_month = _figure("sessionsThisMonth", "sessions_this_month")
     advanced = ma.fields.Nested(
         AdvancedStatsSchema,
         metadata={"description": "admin/superadmin only; definitions in docs/metrics.md"},
     )
+
+    @ma.post_dump
+    def _without_advanced(self, data: dict, **kwargs) -> dict:
+        if data.get("advanced") is None:
+            data.pop("advanced", None)
+        return data
 
 
 class QueueEntrySchema(ChatSessionSchema):

@@ -8,6 +8,7 @@ from supportapp.analytics import metrics
 from supportapp.api.blueprint import Blueprint, ok
 from supportapp.api.common import parse_date_range, parse_id
 from supportapp.api.metrics.schemas import (
+    SORT_KEYS,
     AgentMetricsArrayEnvelope,
     AgentMetricsEnvelope,
     AgentsMetricsQuerySchema,
@@ -39,7 +40,9 @@ def _window(query: dict):
 def list_agent_metrics(query: dict):
     """Every agent's figures for sessions created between `from` and `to`, sorted."""
     rows = metrics.agent_metrics(_window(query))
-    return ok(metrics.sort_metrics(rows, query["sortBy"], query["sortOrder"]), MSG_METRICS)
+    figure, statistic = SORT_KEYS[query["sortBy"]]
+    ordered = metrics.sort_metrics(rows, figure, statistic, descending=query["sortOrder"] == "desc")
+    return ok(ordered, MSG_METRICS)
 
 
 @bp.get("/agents/<agent_id>/metrics")

@@ -1,11 +1,15 @@
 """Shapes of the performance figures: per agent (/api/support/agents/…/metrics) and the
-`advanced` block of /api/chat/stats. Definitions: docs/metrics.md."""
+`advanced` block of /api/chat/stats. Definitions: docs/metrics.md.
+
+The analytics services return plain dataclasses (supportapp/analytics/metrics.py) with
+snake_case attributes; these schemas dump them under the camelCase names of the contract
+(`data_key`), and `SORT_KEYS` maps each `sortBy` value to the figure it sorts by."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 
-from supportapp.analytics.metrics import SORT_KEYS
+from supportapp.analytics.metrics import FIGURES, STATISTICS, TIME_FIGURES
 from supportapp.api.blueprint import envelope
 
 DATE_TIME = {"format": "date-time"}
@@ -23,10 +27,13 @@ class TimeFigureSchema(ma.Schema):
 
 
 class RatingFiguresSchema(ma.Schema):
-    averageRating = ma.fields.Float(
-        allow_none=True, required=True, metadata={"description": "Mean score, two decimals"}
+    average_rating = ma.fields.Float(
+        data_key="averageRating",
+        allow_none=True,
+        required=True,
+        metadata={"description": "Mean score, two decimals"},
     )
-    ratingsCount = ma.fields.Integer(required=True)
+    ratings_count = ma.fields.Integer(data_key="ratingsCount", required=True)
     csat = ma.fields.Float(
         allow_none=True,
         required=True,
@@ -34,20 +41,26 @@ class RatingFiguresSchema(ma.Schema):
     )
 
 
+def _time_figure(name: str) -> ma.fields.Nested:
+    return ma.fields.Nested(TimeFigureSchema, data_key=name, required=True)
+
+
 class AgentMetricsSchema(RatingFiguresSchema):
-    agentId = ma.fields.String(required=True)
+    agent_id = ma.fields.String(data_key="agentId", required=True)
     name = ma.fields.String(required=True)
     email = ma.fields.String(required=True)
-    isActive = ma.fields.Boolean(required=True)
-    chatsHandled = ma.fields.Integer(
-        required=True, metadata={"description": "Sessions assigned to the agent (active+closed)"}
+    is_active = ma.fields.Boolean(data_key="isActive", required=True)
+    chats_handled = ma.fields.Integer(
+        data_key="chatsHandled",
+        required=True,
+        metadata={"description": "Sessions assigned to the agent (active+closed)"},
     )
-    activeChats = ma.fields.Integer(required=True)
-    closedChats = ma.fields.Integer(required=True)
-    messagesSent = ma.fields.Integer(required=True)
-    firstResponseTime = ma.fields.Nested(TimeFigureSchema, required=True)
-    responseTime = ma.fields.Nested(TimeFigureSchema, required=True)
-    resolutionTime = ma.fields.Nested(TimeFigureSchema, required=True)
+    active_chats = ma.fields.Integer(data_key="activeChats", required=True)
+    closed_chats = ma.fields.Integer(data_key="closedChats", required=True)
+    messages_sent = ma.fields.Integer(data_key="messagesSent", required=True)
+    first_response_time = _time_figure("firstResponseTime")
+    response_time = _time_figure("responseTime")
+    resolution_time = _time_figure("resolutionTime")
 
 
 class PriorityCountsSchema(ma.Schema):
@@ -62,15 +75,32 @@ class BusyHourSchema(ma.Schema):
 
 
 class AdvancedStatsSchema(RatingFiguresSchema):
-    firstResponseTime = ma.fields.Nested(TimeFigureSchema, required=True)
-    responseTime = ma.fields.Nested(TimeFigureSchema, required=True)
-    resolutionTime = ma.fields.Nested(TimeFigureSchema, required=True)
-    byPriority = ma.fields.Nested(PriorityCountsSchema, required=True)
-    busiestHours = ma.fields.List(
+    first_response_time = _time_figure("firstResponseTime")
+    response_time = _time_figure("responseTime")
+    resolution_time = _time_figure("resolutionTime")
+    by_priority = ma.fields.Nested(PriorityCountsSchema, data_key="byPriority", required=True)
+    busiest_hours = ma.fields.List(
         ma.fields.Nested(BusyHourSchema),
+        data_key="busiestHours",
         required=True,
         metadata={"description": "Hours with sessions, busiest first"},
     )
+
+
+def _sort_keys() -> dict[str, tuple[str, str | None]]:
+    """sortBy value → (figure attribute, statistic): every figure of AgentMetricsSchema under
+    its contract name; a time figure sorts by its average, `firstResponseTime.p90` by that
+    statistic; `name` sorts by the agent's name."""
+    names = {attribute: field.data_key for attribute, field in AgentMetricsSchema().fields.items()}
+    keys: dict[str, tuple[str, str | None]] = {names[f]: (f, None) for f in FIGURES}
+    for figure in TIME_FIGURES:
+        for statistic in STATISTICS:
+            keys[f"{names[figure]}.{statistic}"] = (figure, statistic)
+    keys["name"] = ("name", None)
+    return keys
+
+
+SORT_KEYS = _sort_keys()
 
 
 class MetricsQuerySchema(ma.Schema):
@@ -89,7 +119,7 @@ class MetricsQuerySchema(ma.Schema):
 class AgentsMetricsQuerySchema(MetricsQuerySchema):
     sortBy = ma.fields.String(
         load_default="chatsHandled",
-        validate=ma.validate.OneOf(SORT_KEYS),
+        validate=ma.validate.OneOf(list(SORT_KEYS)),
         metadata={
             "description": "A figure; a time figure sorts by its average, "
             "`responseTime.median` by that statistic. Agents without a value go last."

@@ -1,4 +1,4 @@
-"""/api/support — SPEC endpoints 8–9, agent self-service and the audit log."""
+"""/api/support — agents (admin and self-service) and the audit log (docs/contract.md)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ bp = Blueprint(
 @bp.arguments(AgentsQuerySchema, location="query")
 @bp.response(200, AgentArrayEnvelope)
 def list_agents(query: dict):
-    """SPEC 8: every support agent, optionally filtered by isActive and presence."""
+    """Every support agent, optionally filtered by isActive and presence."""
     presence = query.get("presence")
     found = agents.list_agents(query.get("isActive"), Presence(presence) if presence else None)
     return ok([agent_dict(a) for a in found], "Agentes obtenidos exitosamente")
@@ -46,7 +46,7 @@ def list_agents(query: dict):
 @bp.response(201, AgentEnvelope)
 @bp.alt_response(409, response="CONFLICT")
 def create_agent(body: dict):
-    """SPEC 9: give a support/admin user an agent profile."""
+    """Give a support/admin user an agent profile."""
     agent = agents.create_agent(
         current_actor(),
         user_id=body["userId"],

@@ -1,4 +1,4 @@
-"""Bodies and shapes of /api/support (SPEC's SupportAgent, audit log entries)."""
+"""Bodies and shapes of /api/support (SupportAgent, audit log entries: docs/contract.md)."""
 
 from __future__ import annotations
 
