@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 
 import psycopg2
 
-from bench.common import BIN, ROOT, bench_env, machine, throwaway_database, write_result
+from bench.common import bench_env, machine, throwaway_database, write_result
+from testkit.processes import CeleryWorker, stop_all
 
 SETUP_SQL = """
 INSERT INTO users (id, email, name, role)
@@ -51,44 +49,24 @@ CHECK_SQL = {
 
 @contextlib.contextmanager
 def celery_workers(database_url: str, count: int) -> Iterator[None]:
+    """`count` Celery workers (one process each) on the assignment queue, started the
+    Procfile way (testkit/processes.py) and answering pings before the benchmark starts."""
     # The seeded agents have no sockets: presence is left out of what this measures.
     env = bench_env(database_url, AUTO_ASSIGN_ENABLED="true", ASSIGN_ONLY_ONLINE="false")
-    procs = [
-        subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "celery_app",
-                "worker",
-                "--queues",
-                "assignment",
-                "--concurrency",
-                "1",
-                "--hostname",
-                f"bench{index}@%h",
-                "--loglevel",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for index in range(count)
-    ]
+    workers: list[CeleryWorker] = []
     try:
-        time.sleep(4)  # let both workers connect to the broker
+        for index in range(count):
+            worker = CeleryWorker(
+                env, name=f"bench{index}", queues="assignment", concurrency=1, loglevel="WARNING"
+            )
+            workers.append(worker.start())
+        for worker in workers:
+            worker.wait_answering()
         yield
     finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_all(workers, timeout=20)
+        for worker in workers:
+            worker.cleanup()
 
 
 def _enqueue(database_url: str, tasks: int) -> None:

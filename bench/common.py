@@ -1,5 +1,6 @@
-"""Shared benchmark plumbing: a throwaway database, gunicorn as the Procfile runs it, accounts,
-and a small keep-alive HTTP client. Everything talks to 127.0.0.1 only."""
+"""Shared benchmark plumbing: a throwaway database and gunicorn as the Procfile runs it (both
+from testkit/, shared with the tests), accounts, and a small keep-alive HTTP client. Everything
+talks to 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -7,22 +8,16 @@ import contextlib
 import http.client
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
-from sqlalchemy.engine import make_url
+from testkit import databases
+from testkit.processes import BIN, ROOT, gunicorn_server
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BIN = Path(sys.executable).parent
 PASSWORD = "password123"
 SERVER_PIDS: dict[str, int] = {}  # base URL -> gunicorn master pid, while it runs
 
@@ -34,38 +29,12 @@ def server_url() -> str:
     return url
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _admin(database_url: str):
-    url = make_url(database_url).set(database="postgres")
-    conn = psycopg2.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, dbname="postgres"
-    )
-    conn.autocommit = True
-    return conn
-
-
 @contextlib.contextmanager
 def throwaway_database(prefix: str = "bench") -> Iterator[str]:
     """A migrated database on the configured server, dropped afterwards."""
-    base = server_url()
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = _admin(base)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    url = url.replace("postgresql+psycopg2://", "postgresql://")
-    try:
+    with databases.throwaway_database(server_url(), prefix) as url:
         run_flask(url, "db", "upgrade")
         yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -103,43 +72,15 @@ def run_flask(database_url: str, *args: str) -> str:
 def gunicorn(
     database_url: str, *, workers: int = 2, root: Path = ROOT, **extra: str
 ) -> Iterator[str]:
-    """gunicorn exactly as the Procfile runs it, from the code in `root`; yields its base URL."""
-    port = free_port()
-    env = bench_env(database_url, PORT=str(port), WEB_CONCURRENCY=str(workers), **extra)
-    proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        wait_healthy(port, proc)
-        SERVER_PIDS[f"http://127.0.0.1:{port}"] = proc.pid
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+    """gunicorn exactly as the Procfile runs it (testkit/processes.py), from the code in
+    `root`; yields its base URL."""
+    env = bench_env(database_url, **extra)
+    with gunicorn_server(env, workers=workers, threads=None, timeout=30, cwd=root) as server:
+        SERVER_PIDS[server.url] = server.pid
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")
-        with contextlib.suppress(OSError):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become healthy")
+            yield server.url
+        finally:
+            SERVER_PIDS.pop(server.url, None)
 
 
 class Client:

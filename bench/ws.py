@@ -17,8 +17,6 @@ import contextlib
 import json
 import os
 import selectors
-import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -31,17 +29,15 @@ import psutil
 import websocket
 
 from bench.common import (
-    BIN,
-    ROOT,
     Client,
     bench_env,
     create_account,
-    free_port,
     machine,
     percentile,
     throwaway_database,
     write_result,
 )
+from testkit.processes import GunicornServer
 
 READER_THREADS = 2
 IDLE_SECONDS = 5.0
@@ -57,59 +53,18 @@ def worker_settings(worker_class: str, sockets_per_server: int) -> dict[str, str
     return settings
 
 
-class WebProcess:
-    """One gunicorn web process (one worker), its output in a log file."""
+def web_process(database_url: str, log_dir: Path, index: int, **settings: str) -> GunicornServer:
+    """One gunicorn web process (one worker), started, its output in a log file."""
+    env = bench_env(database_url, JWT_ACCESS_TTL="86400")
+    log_path = log_dir / f"web-{index}.log"
+    return GunicornServer(env, name=f"web-{index}", log_path=log_path, **settings).start()
 
-    def __init__(self, database_url: str, log_dir: Path, index: int, **settings: str) -> None:
-        self.port = free_port()
-        self.log_path = log_dir / f"web-{index}.log"
-        env = bench_env(
-            database_url,
-            PORT=str(self.port),
-            WEB_CONCURRENCY="1",
-            JWT_ACCESS_TTL="86400",
-            GUNICORN_CMD_ARGS="--no-control-socket",
-            **settings,
-        )
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                if Client(self.url).request("GET", "/healthz")[0] == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not become healthy")
-
-    def worker(self) -> psutil.Process:
-        children = psutil.Process(self.proc.pid).children()
-        if len(children) != 1:
-            raise RuntimeError(f"expected one worker, found {len(children)}")
-        return children[0]
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+def worker_of(server: GunicornServer) -> psutil.Process:
+    children = psutil.Process(server.pid).children()
+    if len(children) != 1:
+        raise RuntimeError(f"expected one worker, found {len(children)}")
+    return children[0]
 
 
 @dataclass
@@ -199,10 +154,10 @@ def _cpu_seconds(workers: list[psutil.Process]) -> float:
 
 
 def measure(
-    servers: list[WebProcess], user, support, session_id: str, n_sockets: int, events: int
+    servers: list[GunicornServer], user, support, session_id: str, n_sockets: int, events: int
 ) -> dict:
     load_before = os.getloadavg()[0]
-    workers = [server.worker() for server in servers]
+    workers = [worker_of(server) for server in servers]
     rss_before = [w.memory_info().rss for w in workers]
     urls = []
     for index in range(n_sockets):
@@ -310,11 +265,11 @@ def run_class(
         for n_sockets in counts:
             settings = worker_settings(worker_class, -(-n_sockets // n_servers))
             servers = [
-                WebProcess(database_url, Path(logs), i, **settings) for i in range(n_servers)
+                web_process(database_url, Path(logs), i, **settings) for i in range(n_servers)
             ]
             try:
                 for server in servers:
-                    server.wait_ready()
+                    server.wait_healthy(60)
                 if accounts is None:
                     accounts = _accounts(database_url, servers[0].url)
                 user, support, session_id = accounts
@@ -346,7 +301,7 @@ def _accounts(database_url: str, base_url: str):
     return user, support, body["data"]["id"]
 
 
-def _warm_up(servers: list[WebProcess], user) -> None:
+def _warm_up(servers: list[GunicornServer], user) -> None:
     """Imports, pools and the stream reader of each worker exist before measuring memory."""
     for server in servers:
         Client(server.url, user.token).request("GET", "/api/chat/sessions")

@@ -11,18 +11,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import psycopg2
 import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from supportapp import create_app
 from supportapp.config import Config
 from supportapp.extensions import db, redis_client
+from testkit.databases import throwaway_database
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
 TABLES = None  # discovered after migrating
@@ -35,35 +34,11 @@ def _server_url() -> str:
     return url
 
 
-def _admin_connect(database_url: str):
-    url = make_url(database_url).set(database="postgres")
-    conn = psycopg2.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-    )
-    conn.autocommit = True
-    return conn
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database on the configured server, dropped at the end of the run."""
-    server_url = _server_url()
-    name = f"supportapp_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = _admin_connect(server_url)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    url = url.replace("postgresql+psycopg2://", "postgresql://")
-    try:
+    with throwaway_database(_server_url(), f"supportapp_test_{os.getpid()}") as url:
         yield url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -175,6 +150,21 @@ def make_account(app: Flask, client: FlaskClient):
         )
 
     return factory
+
+
+def _account_fixture(name: str, role: str):
+    def fixture(make_account):
+        return make_account(role)
+
+    fixture.__doc__ = f"A fresh `{role}` Account."
+    return pytest.fixture(name=name)(fixture)
+
+
+user = _account_fixture("user", "user")
+other_user = _account_fixture("other_user", "user")
+support = _account_fixture("support", "support")
+other_support = _account_fixture("other_support", "support")
+admin = _account_fixture("admin", "admin")
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ needs first (upgrade and downgrade are idempotent at head and base)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -19,10 +17,11 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_migrate.cli import db as db_cli
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 import supportapp.models  # noqa: F401 - registers every model on the metadata
+from supportapp.config import sqlalchemy_url
 from supportapp.extensions import db
+from testkit.databases import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIGGER_FUNCTIONS = {
@@ -32,29 +31,11 @@ TRIGGER_FUNCTIONS = {
 }
 
 
-def server_admin(database_url: str):
-    url = make_url(database_url)
-    connection = psycopg2.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, dbname="postgres"
-    )
-    connection.autocommit = True
-    return connection
-
-
 @pytest.fixture(scope="module")
 def fresh_database_url(database_url: str) -> Iterator[str]:
     """An empty database on the test server, next to the suite's own, dropped afterwards."""
-    name = f"supportapp_migrations_{uuid.uuid4().hex[:10]}"
-    admin = server_admin(database_url)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(database_url).set(database=name, drivername="postgresql+psycopg2")
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database(database_url, "supportapp_migrations") as url:
+        yield sqlalchemy_url(url)
 
 
 @pytest.fixture(scope="module")

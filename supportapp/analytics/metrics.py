@@ -141,15 +141,15 @@ def _figures_from(totals: Totals, percentiles: dict[Figure, tuple]) -> dict[str,
     keyword arguments of a Figures."""
     found: dict[str, Any] = {}
     for name, (figure, count, seconds) in TIMES.items():
-        n = getattr(totals, count)
         median, p90 = percentiles.get(figure, (None, None))
         found[name] = TimeFigure(
-            average=_minutes(getattr(totals, seconds) / n) if n else None,
+            average=_minutes(totals.average(seconds, count)),
             median=_minutes(median),
             p90=_minutes(p90),
         )
     ratings = totals.ratings
-    found["average_rating"] = round(totals.rating_sum / ratings, 2) if ratings else None
+    average_rating = totals.average("rating_sum", "ratings")
+    found["average_rating"] = None if average_rating is None else round(average_rating, 2)
     found["ratings_count"] = ratings
     found["csat"] = round(100 * totals.ratings_positive / ratings, 1) if ratings else None
     return found

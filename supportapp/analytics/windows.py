@@ -59,21 +59,11 @@ class Totals:
         for column in COLUMNS:
             setattr(self, column, getattr(self, column) + (getattr(row, column) or 0))
 
-    @property
-    def average_response_seconds(self) -> float | None:
-        return self.response_seconds / self.responses if self.responses else None
-
-    @property
-    def average_first_response_seconds(self) -> float | None:
-        return self.first_response_seconds / self.first_responses if self.first_responses else None
-
-    @property
-    def average_resolution_seconds(self) -> float | None:
-        return self.resolution_seconds / self.resolutions if self.resolutions else None
-
-    @property
-    def average_rating(self) -> float | None:
-        return self.rating_sum / self.ratings if self.ratings else None
+    def average(self, total: str, count: str) -> float | None:
+        """`total` / `count` (column names, e.g. "response_seconds", "responses"); None when
+        the count is 0."""
+        n = getattr(self, count)
+        return getattr(self, total) / n if n else None
 
     def as_dict(self) -> dict[str, float | int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -41,6 +41,21 @@ class PageQuerySchema(ma.Schema):
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
 
 
+class DateRangeQuerySchema(ma.Schema):
+    """`from` / `to` of the figures' endpoints (parse_date_range turns them into a Range)."""
+
+    from_ = ma.fields.String(
+        data_key="from",
+        metadata={"format": "date-time", "description": "ISO date or date-time (inclusive)"},
+    )
+    to = ma.fields.String(
+        metadata={
+            "format": "date-time",
+            "description": "ISO date (whole day included) or date-time",
+        }
+    )
+
+
 def parse_id(value: str, not_found_message: str):
     """Path ids are UUIDs; anything else names nothing, so it is a 404 like a missing row."""
     try:

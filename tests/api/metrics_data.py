@@ -226,11 +226,8 @@ MAY_B = {
     "ratingsCount": 2,
     "csat": 50.0,
 }
-IDLE = {
-    "chatsHandled": 0,
-    "activeChats": 0,
-    "closedChats": 0,
-    "messagesSent": 0,
+# The time and rating figures of nobody (an agent or a team without sessions in the range).
+NOTHING = {
     "firstResponseTime": NO_TIMES,
     "responseTime": NO_TIMES,
     "resolutionTime": NO_TIMES,
@@ -238,6 +235,7 @@ IDLE = {
     "ratingsCount": 0,
     "csat": None,
 }
+IDLE = {"chatsHandled": 0, "activeChats": 0, "closedChats": 0, "messagesSent": 0, **NOTHING}
 # Every session ever (no from/to): A also has S7.
 ALL_A = {
     "chatsHandled": 4,

@@ -5,27 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import text
 
-from supportapp.extensions import db
 from tests.conftest import assert_error
+from tests.helpers import assign, fetch_all
+from tests.spec_shapes import AGENT_FIELDS, MSG_FORBIDDEN, MSG_UNAUTHORIZED
 
 AGENTS_URL = "/api/support/agents"
-AGENT_FIELDS = {
-    "id",
-    "userId",
-    "name",
-    "email",
-    "isActive",
-    "maxConcurrentChats",
-    "currentActiveChats",
-    "presence",
-    "presenceChangedAt",
-    "createdAt",
-    "updatedAt",
-}
-MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
-MSG_UNAUTHORIZED = "Token inválido o expirado"
 MSG_AGENT_NOT_FOUND = "Agente de soporte no encontrado"
 MSG_CAPACITY = "El límite de chats debe estar entre 1 y 50"
 
@@ -44,16 +29,11 @@ def update(client, account, agent_id, **body):
 
 
 def agent_rows(app) -> list[dict]:
-    with app.app_context():
-        rows = db.session.execute(
-            text(
-                "SELECT id, user_id, name, email, is_active, max_concurrent_chats,"
-                " current_active_chats FROM support_agents ORDER BY created_at, id"
-            )
-        )
-        result = [dict(r._mapping) for r in rows]
-        db.session.remove()
-    return result
+    return fetch_all(
+        app,
+        "SELECT id, user_id, name, email, is_active, max_concurrent_chats,"
+        " current_active_chats FROM support_agents ORDER BY created_at, id",
+    )
 
 
 def agent_row(app, agent_id: str) -> dict:
@@ -116,12 +96,7 @@ def test_list_agents_invalid_is_active_returns_400(client, make_account):
 def test_list_agents_shows_live_counters(client, make_account, make_agent, open_session):
     agent_account, agent = make_agent(max_chats=4)
     session = open_session(make_account("user"))
-    assigned = client.patch(
-        f"/api/chat/session/{session['id']}/assign",
-        json={"supportAgentId": agent["id"]},
-        headers=agent_account.headers,
-    )
-    assert assigned.status_code == 200
+    assign(client, session["id"], agent["id"], agent_account, expect=200)
 
     listed = client.get(AGENTS_URL, headers=make_account("admin").headers).get_json()["data"]
 
@@ -337,12 +312,7 @@ def test_update_agent_capacity_below_current_load_is_allowed(
     user = make_account("user")
     for _ in range(2):
         session = open_session(user)
-        assigned = client.patch(
-            f"/api/chat/session/{session['id']}/assign",
-            json={"supportAgentId": agent["id"]},
-            headers=agent_account.headers,
-        )
-        assert assigned.status_code == 200
+        assign(client, session["id"], agent["id"], agent_account, expect=200)
 
     response = update(client, make_account("admin"), agent["id"], maxConcurrentChats=1)
 
@@ -388,12 +358,7 @@ def test_update_agent_cannot_write_the_trigger_kept_counter(
 ):
     agent_account, agent = make_agent(max_chats=3)
     session = open_session(make_account("user"))
-    assigned = client.patch(
-        f"/api/chat/session/{session['id']}/assign",
-        json={"supportAgentId": agent["id"]},
-        headers=agent_account.headers,
-    )
-    assert assigned.status_code == 200
+    assign(client, session["id"], agent["id"], agent_account, expect=200)
     response = update(client, make_account("admin"), agent["id"], currentActiveChats=0)
     assert response.status_code in (200, 400)
     assert agent_row(app, agent["id"])["current_active_chats"] == 1

@@ -16,70 +16,31 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from supportapp.extensions import db
 from tests.conftest import assert_error
+from tests.helpers import assert_taken_by, assign, assignment_of, load_of, scalar
+from tests.spec_shapes import MSG_FORBIDDEN, MSG_SESSION_NOT_FOUND
 
 MSG_ASSIGNED = "Sesión asignada exitosamente"
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
 MSG_AT_CAPACITY = "El agente de soporte ha alcanzado su límite de chats concurrentes"
-MSG_SESSION_NOT_FOUND = "Sesión de chat no encontrada"
-MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def assign(client, session_id, agent_id, account):
-    headers = account.headers if account else {}
-    return client.patch(
-        f"/api/chat/session/{session_id}/assign",
-        json={"supportAgentId": agent_id},
-        headers=headers,
-    )
-
-
-def fetch_one(app, sql: str, **params) -> dict | None:
-    with app.app_context():
-        row = db.session.execute(text(sql), params).mappings().first()
-        result = dict(row) if row else None
-        db.session.remove()
-    return result
-
-
-def session_state(app, session_id: str) -> dict:
-    return fetch_one(
-        app,
-        "SELECT status::text AS status, support_agent_id, assigned_at"
-        " FROM chat_sessions WHERE id = :id",
-        id=session_id,
-    )
-
-
-def load_of(app, agent_id: str) -> int:
-    return fetch_one(
-        app, "SELECT current_active_chats FROM support_agents WHERE id = :id", id=agent_id
-    )["current_active_chats"]
-
-
 def real_active_count(app, agent_id: str) -> int:
-    return fetch_one(
-        app,
-        "SELECT count(*) AS n FROM chat_sessions"
-        " WHERE support_agent_id = :id AND status = 'active'",
-        id=agent_id,
-    )["n"]
+    sql = "SELECT count(*) FROM chat_sessions WHERE support_agent_id = :id AND status = 'active'"
+    return scalar(app, sql, id=agent_id)
 
 
 def assignment_audit_rows(app) -> int:
-    sql = "SELECT count(*) AS n FROM audit_logs WHERE action = 'session.assigned'"
-    return fetch_one(app, sql)["n"]
+    return scalar(app, "SELECT count(*) FROM audit_logs WHERE action = 'session.assigned'")
 
 
 def assert_still_pending(app, session_id: str) -> None:
-    state = session_state(app, session_id)
+    state = assignment_of(app, session_id)
     assert state == {"status": "pending", "support_agent_id": None, "assigned_at": None}
 
 
@@ -122,11 +83,7 @@ def test_support_self_assign_activates_the_session(
     assert data["assignedAt"].endswith("Z")
     assert data["priority"] == "medium"
     assert [m["message"] for m in data["messages"]] == ["Hola"]
-    state = session_state(app, session["id"])
-    assert state["status"] == "active"
-    assert str(state["support_agent_id"]) == agent["id"]
-    assert state["assigned_at"] is not None
-    assert load_of(app, agent["id"]) == 1
+    assert_taken_by(app, session["id"], agent["id"], load=1)
 
 
 def test_self_assign_increments_current_active_chats_seen_by_the_agent(
@@ -225,7 +182,7 @@ def test_moving_to_an_agent_at_capacity_returns_409_and_keeps_the_first_agent(
 
     assert_error(assign(client, session, full["id"], admin), 409, MSG_AT_CAPACITY)
 
-    assert str(session_state(app, session)["support_agent_id"]) == first["id"]
+    assert str(assignment_of(app, session)["support_agent_id"]) == first["id"]
     assert (load_of(app, first["id"]), load_of(app, full["id"])) == (1, 1)
 
 
@@ -356,7 +313,7 @@ def test_assign_closed_session_returns_409(app, client, make_account, make_agent
     response = assign(client, session["id"], agent["id"], agent_account)
 
     assert_error(response, 409)
-    state = session_state(app, session["id"])
+    state = assignment_of(app, session["id"])
     assert state["status"] == "closed"
     assert state["support_agent_id"] is None
     assert load_of(app, agent["id"]) == 0
@@ -376,34 +333,24 @@ def test_assign_session_closed_by_its_agent_returns_409_and_frees_the_slot(
     assert load_of(app, agent["id"]) == 0
 
 
+@pytest.mark.parametrize(("assigner", "capacity"), [("agent", 2), ("superadmin", 1)])
 def test_assign_returns_409_when_agent_at_capacity(
-    app, client, make_account, make_agent, open_session
+    app, client, make_account, make_agent, open_session, assigner, capacity
 ):
-    agent_account, agent = make_agent(max_chats=2)
+    """The agent themself or an admin: a full agent takes no more, and nothing changes."""
+    agent_account, agent = make_agent(max_chats=capacity)
     user = make_account("user")
-    fill(client, app, agent_account, agent, user, open_session, 2)
+    fill(client, app, agent_account, agent, user, open_session, capacity)
     session = open_session(user)
     audit_rows = assignment_audit_rows(app)
+    account = agent_account if assigner == "agent" else make_account(assigner)
 
-    response = assign(client, session["id"], agent["id"], agent_account)
+    response = assign(client, session["id"], agent["id"], account)
 
     assert_error(response, 409, MSG_AT_CAPACITY)
     assert_still_pending(app, session["id"])
-    assert load_of(app, agent["id"]) == 2 == real_active_count(app, agent["id"])
+    assert load_of(app, agent["id"]) == capacity == real_active_count(app, agent["id"])
     assert assignment_audit_rows(app) == audit_rows
-
-
-def test_admin_assigning_past_capacity_also_returns_409(
-    app, client, make_account, make_agent, open_session
-):
-    agent_account, agent = make_agent(max_chats=1)
-    user = make_account("user")
-    fill(client, app, agent_account, agent, user, open_session, 1)
-    session = open_session(user)
-    response = assign(client, session["id"], agent["id"], make_account("superadmin"))
-    assert_error(response, 409, MSG_AT_CAPACITY)
-    assert_still_pending(app, session["id"])
-    assert load_of(app, agent["id"]) == 1
 
 
 def test_freed_slot_can_be_taken_again(app, client, make_account, make_agent, open_session):
@@ -480,7 +427,7 @@ def assert_capacity_held(app, agent_id: str, session_ids: list[str], results: li
         if status == 409:
             assert body["message"] == MSG_AT_CAPACITY
     assert load_of(app, agent_id) == CAPACITY == real_active_count(app, agent_id)
-    states = [session_state(app, sid) for sid in session_ids]
+    states = [assignment_of(app, sid) for sid in session_ids]
     assert sum(s["status"] == "active" for s in states) == CAPACITY
     assert sum(s["status"] == "pending" and s["support_agent_id"] is None for s in states) == (
         CONCURRENT_REQUESTS - CAPACITY
@@ -660,5 +607,5 @@ def test_concurrent_swaps_between_two_agents_neither_deadlock_nor_drift(
     assert statuses == [200] * len(moves)
     for agent in (agent_a, agent_b):
         assert load_of(app, agent["id"]) == 8 == real_active_count(app, agent["id"])
-    assert {str(session_state(app, sid)["support_agent_id"]) for sid in on_a} == {agent_b["id"]}
-    assert {str(session_state(app, sid)["support_agent_id"]) for sid in on_b} == {agent_a["id"]}
+    assert {str(assignment_of(app, sid)["support_agent_id"]) for sid in on_a} == {agent_b["id"]}
+    assert {str(assignment_of(app, sid)["support_agent_id"]) for sid in on_b} == {agent_a["id"]}

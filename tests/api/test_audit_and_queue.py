@@ -11,27 +11,18 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
-from tests.spec_shapes import SESSION_FIELDS
+from tests.helpers import assign, close, get_data, reply, set_priority
+from tests.spec_shapes import (
+    LOG_FIELDS,
+    MSG_FORBIDDEN,
+    MSG_SESSION_NOT_FOUND,
+    MSG_UNAUTHORIZED,
+    QUEUE_POSITION_FIELDS,
+    SESSION_FIELDS,
+)
 
 LOGS_URL = "/api/support/logs"
 QUEUE_URL = "/api/chat/queue"
-MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
-MSG_UNAUTHORIZED = "Token inválido o expirado"
-MSG_NOT_FOUND = "Sesión de chat no encontrada"
-LOG_FIELDS = {
-    "id",
-    "actorId",
-    "actorRole",
-    "action",
-    "targetType",
-    "targetId",
-    "sessionId",
-    "before",
-    "after",
-    "ip",
-    "requestId",
-    "createdAt",
-}
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -62,34 +53,6 @@ def date_audit_rows(app, created_at: datetime, **where) -> None:
         )
         db.session.commit()
         db.session.remove()
-
-
-def assign(client, session_id, agent_id, account):
-    return client.patch(
-        f"/api/chat/session/{session_id}/assign",
-        json={"supportAgentId": agent_id},
-        headers=account.headers,
-    )
-
-
-def set_priority(client, session_id, priority, account):
-    return client.patch(
-        f"/api/chat/session/{session_id}/priority",
-        json={"priority": priority},
-        headers=account.headers,
-    )
-
-
-def close(client, session_id, account):
-    return client.patch(f"/api/chat/session/{session_id}/close", headers=account.headers)
-
-
-def reply(client, session_id, account, message="Hola"):
-    return client.post(
-        f"/api/chat/session/{session_id}/support-message",
-        json={"message": message},
-        headers=account.headers,
-    )
 
 
 def only(entries: list[dict], action: str) -> dict:
@@ -143,7 +106,7 @@ def test_first_reply_that_takes_a_session_audits_both_assignment_and_message(
 ):
     agent_account, _agent = make_agent(max_chats=2)
     session = open_session(make_account("user"))
-    assert reply(client, session["id"], agent_account).status_code == 201
+    assert reply(client, session["id"], agent_account, "Hola").status_code == 201
 
     entries = logs(client, make_account("admin"), sessionId=session["id"])["logs"]
 
@@ -299,7 +262,7 @@ def test_support_message_to_closed_session_writes_no_audit_row(
     user, support = make_account("user"), make_account("support")
     session = open_session(user)
     assert close(client, session["id"], user).status_code == 200
-    assert reply(client, session["id"], support).status_code == 409
+    assert reply(client, session["id"], support, "Hola").status_code == 409
     assert audit_rows(app) == []
 
 
@@ -349,7 +312,7 @@ def audit_history(client, make_account, make_agent, open_session):
     user = make_account("user")
     one, two = open_session(user)["id"], open_session(user)["id"]
     assert assign(client, one, first["id"], first_account).status_code == 200
-    assert reply(client, one, first_account).status_code == 201
+    assert reply(client, one, first_account, "Hola").status_code == 201
     assert assign(client, two, second["id"], second_account).status_code == 200
     assert set_priority(client, two, "high", admin).status_code == 200
     assert close(client, one, first_account).status_code == 200
@@ -363,13 +326,8 @@ def audit_history(client, make_account, make_agent, open_session):
 
 @pytest.mark.parametrize("role", ["admin", "superadmin"])
 def test_logs_are_listed_newest_first_for_admin_roles(client, make_account, audit_history, role):
-    response = client.get(LOGS_URL, headers=make_account(role).headers)
-
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["success"] is True
-    assert body["message"] == "Registros obtenidos exitosamente"
-    entries = body["data"]["logs"]
+    data = get_data(client, LOGS_URL, make_account(role), "Registros obtenidos exitosamente")
+    entries = data["logs"]
     # Two agent creations, then the five console actions.
     assert [e["action"] for e in entries] == [
         "session.closed",
@@ -382,7 +340,7 @@ def test_logs_are_listed_newest_first_for_admin_roles(client, make_account, audi
     ]
     stamps = [e["createdAt"] for e in entries]
     assert stamps == sorted(stamps, reverse=True)
-    assert body["data"]["pagination"] == {"page": 1, "limit": 20, "total": 7, "totalPages": 1}
+    assert data["pagination"] == {"page": 1, "limit": 20, "total": 7, "totalPages": 1}
 
 
 def test_logs_filter_by_actor(client, audit_history):
@@ -530,20 +488,15 @@ def test_queue_lists_pending_sessions_by_priority_then_oldest(
     client, make_account, queue_fixture, role
 ):
     ids = queue_fixture["ids"]
-    response = client.get(QUEUE_URL, headers=make_account(role).headers)
-
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["success"] is True
-    assert body["message"] == "Cola obtenida exitosamente"
-    entries = body["data"]["sessions"]
+    data = get_data(client, QUEUE_URL, make_account(role), "Cola obtenida exitosamente")
+    entries = data["sessions"]
     assert [e["id"] for e in entries] == [ids[name] for name in QUEUE_ORDER]
     assert [e["position"] for e in entries] == [1, 2, 3, 4, 5, 6]
     assert {e["status"] for e in entries} == {"pending"}
     for entry in entries:
-        assert set(entry) >= SESSION_FIELDS
+        assert set(entry) == SESSION_FIELDS | {"position"}
         assert len(entry["messages"]) <= 1
-    assert body["data"]["pagination"] == {"page": 1, "limit": 20, "total": 6, "totalPages": 1}
+    assert data["pagination"] == {"page": 1, "limit": 20, "total": 6, "totalPages": 1}
 
 
 def test_queue_positions_continue_across_pages(client, queue_fixture):
@@ -594,7 +547,7 @@ def test_owner_sees_their_position_in_the_queue(client, queue_fixture):
         assert body["message"] == "Posición en la cola obtenida exitosamente"
         assert body["data"]["position"] == expected
         assert body["data"]["total"] == 6
-        assert set(body["data"]) == {"position", "total", "estimatedWaitMinutes"}
+        assert set(body["data"]) == QUEUE_POSITION_FIELDS
 
 
 @pytest.mark.parametrize("role", ["support", "admin", "superadmin"])
@@ -637,11 +590,13 @@ def test_position_is_null_for_a_closed_session(client, queue_fixture):
 
 def test_other_users_session_queue_returns_404(client, make_account, queue_fixture):
     response = position_of(client, queue_fixture["ids"]["h1"], make_account("user"))
-    assert_error(response, 404, MSG_NOT_FOUND)
+    assert_error(response, 404, MSG_SESSION_NOT_FOUND)
 
 
 def test_unknown_session_queue_returns_404(client, make_account):
-    assert_error(position_of(client, str(uuid.uuid4()), make_account("user")), 404, MSG_NOT_FOUND)
+    assert_error(
+        position_of(client, str(uuid.uuid4()), make_account("user")), 404, MSG_SESSION_NOT_FOUND
+    )
 
 
 def test_session_queue_without_token_returns_401(client, queue_fixture):

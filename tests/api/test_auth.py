@@ -14,10 +14,9 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from tests.conftest import assert_error
-from tests.spec_shapes import USER_FIELDS
+from tests.spec_shapes import MSG_FORBIDDEN, USER_FIELDS
 
 MSG_INVALID_TOKEN = "Token inválido o expirado"
-MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
 MSG_TOO_MANY_REQUESTS = "Demasiadas solicitudes. Intenta de nuevo en unos minutos"
 
 

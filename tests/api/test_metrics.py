@@ -11,6 +11,7 @@ import pytest
 from supportapp.analytics import metrics as metrics_service
 from tests.api.metrics_data import ALL_A, IDLE, MAY_A, MAY_B, NO_TIMES, seed
 from tests.conftest import assert_error
+from tests.helpers import get_data
 
 LIST_URL = "/api/support/agents/metrics"
 MAY = {"from": "2024-05-01", "to": "2024-05-31"}
@@ -28,22 +29,12 @@ def bruno(make_account):
 
 
 @pytest.fixture
-def admin(make_account):
-    return make_account("admin")
-
-
-@pytest.fixture
 def history(app, bruno):
     return seed(app, bruno.id)
 
 
-def get_data(client, url, account, **query):
-    response = client.get(url, query_string=query, headers=account.headers)
-    assert response.status_code == 200, response.get_json()
-    body = response.get_json()
-    assert body["success"] is True
-    assert body["message"] == "Métricas obtenidas exitosamente"
-    return body["data"]
+def metrics_of(client, url, account, **query):
+    return get_data(client, url, account, "Métricas obtenidas exitosamente", **query)
 
 
 def figures(data: dict) -> dict:
@@ -54,28 +45,28 @@ def figures(data: dict) -> dict:
 
 
 def test_agent_figures_for_may(client, admin, history):
-    data = get_data(client, one_url(history.agent_a), admin, **MAY)
+    data = metrics_of(client, one_url(history.agent_a), admin, **MAY)
 
     assert data["agentId"] == history.agent_a
     assert (data["name"], data["isActive"]) == ("Ana", True)
     assert figures(data) == MAY_A
-    assert figures(get_data(client, one_url(history.agent_b), admin, **MAY)) == MAY_B
+    assert figures(metrics_of(client, one_url(history.agent_b), admin, **MAY)) == MAY_B
 
 
 def test_agent_figures_without_a_range_include_every_session(client, admin, history):
-    assert figures(get_data(client, one_url(history.agent_a), admin)) == ALL_A
+    assert figures(metrics_of(client, one_url(history.agent_a), admin)) == ALL_A
 
 
 def test_agent_without_activity_has_zero_counts_and_null_times(client, admin, history):
-    assert figures(get_data(client, one_url(history.agent_c), admin, **MAY)) == IDLE
+    assert figures(metrics_of(client, one_url(history.agent_c), admin, **MAY)) == IDLE
 
 
 def test_a_single_day_range(client, admin, history):
     """to=2024-05-11 includes that whole day: only S3 (A) and S4 (B)."""
     day = {"from": "2024-05-11", "to": "2024-05-11"}
 
-    ana = get_data(client, one_url(history.agent_a), admin, **day)
-    bruno = get_data(client, one_url(history.agent_b), admin, **day)
+    ana = metrics_of(client, one_url(history.agent_a), admin, **day)
+    bruno = metrics_of(client, one_url(history.agent_b), admin, **day)
 
     assert figures(ana) == {
         **IDLE,
@@ -103,8 +94,8 @@ def test_messages_count_for_their_sender_and_sessions_for_their_agent(client, ad
     """Only S5 (B's session, where A also wrote once) was created in this one-second range."""
     window = {"from": "2024-05-12T08:00:00Z", "to": "2024-05-12T08:00:01Z"}
 
-    ana = get_data(client, one_url(history.agent_a), admin, **window)
-    bruno = get_data(client, one_url(history.agent_b), admin, **window)
+    ana = metrics_of(client, one_url(history.agent_a), admin, **window)
+    bruno = metrics_of(client, one_url(history.agent_b), admin, **window)
 
     assert (ana["chatsHandled"], ana["messagesSent"], ana["ratingsCount"]) == (0, 1, 0)
     assert ana["firstResponseTime"] == NO_TIMES
@@ -115,8 +106,8 @@ def test_messages_count_for_their_sender_and_sessions_for_their_agent(client, ad
 def test_from_is_inclusive_and_to_exclusive_for_date_times(client, admin, history):
     at_s4 = "2024-05-11T14:00:00Z"
 
-    starting = get_data(client, one_url(history.agent_b), admin, **{"from": at_s4})
-    ending = get_data(client, one_url(history.agent_b), admin, to=at_s4)
+    starting = metrics_of(client, one_url(history.agent_b), admin, **{"from": at_s4})
+    ending = metrics_of(client, one_url(history.agent_b), admin, to=at_s4)
 
     assert starting["chatsHandled"] == 2  # S4, S5
     assert ending["chatsHandled"] == 0
@@ -126,7 +117,7 @@ def test_range_follows_stats_timezone(app, client, admin, history, monkeypatch):
     """In Mexico City (UTC-6) 2024-05-10 ends at 2024-05-11T06:00Z, before S3 (09:00Z)."""
     monkeypatch.setitem(app.config, "STATS_TIMEZONE", "America/Mexico_City")
 
-    data = get_data(client, one_url(history.agent_a), admin, to="2024-05-10")
+    data = metrics_of(client, one_url(history.agent_a), admin, to="2024-05-10")
 
     assert data["chatsHandled"] == 3  # S7, S1, S2
 
@@ -147,8 +138,8 @@ def test_malformed_or_reversed_range_returns_400(client, admin, history, query):
 
 
 def test_an_agent_reads_their_own_metrics_also_as_me(client, bruno, history):
-    own = get_data(client, one_url(history.agent_b), bruno, **MAY)
-    me = get_data(client, one_url("me"), bruno, **MAY)
+    own = metrics_of(client, one_url(history.agent_b), bruno, **MAY)
+    me = metrics_of(client, one_url("me"), bruno, **MAY)
 
     assert figures(own) == figures(me) == MAY_B
     assert me["agentId"] == history.agent_b
@@ -169,7 +160,7 @@ def test_a_support_user_without_profile_gets_403_for_others_and_404_for_me(
 
 @pytest.mark.parametrize("role", ["admin", "superadmin"])
 def test_admins_read_any_agent(client, make_account, history, role):
-    data = get_data(client, one_url(history.agent_b), make_account(role), **MAY)
+    data = metrics_of(client, one_url(history.agent_b), make_account(role), **MAY)
 
     assert figures(data) == MAY_B
 
@@ -197,7 +188,7 @@ def test_metrics_require_a_token(client):
 
 
 def test_every_agent_sorted_by_chats_handled_by_default(client, admin, history):
-    data = get_data(client, LIST_URL, admin, **MAY)
+    data = metrics_of(client, LIST_URL, admin, **MAY)
 
     assert [row["name"] for row in data] == ["Ana", "Bruno", "Carla"]
     assert [figures(row) for row in data] == [MAY_A, MAY_B, IDLE]
@@ -226,7 +217,7 @@ def test_only_admins_list_every_agent(client, bruno, history):
     ],
 )
 def test_sorting_by_any_figure(client, admin, history, sort_by, sort_order, names):
-    data = get_data(client, LIST_URL, admin, sortBy=sort_by, sortOrder=sort_order, **MAY)
+    data = metrics_of(client, LIST_URL, admin, sortBy=sort_by, sortOrder=sort_order, **MAY)
 
     assert [row["name"] for row in data] == names
 

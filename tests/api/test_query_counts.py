@@ -26,11 +26,6 @@ START = datetime(2024, 5, 15, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def admin(make_account):
-    return make_account("admin")
-
-
-@pytest.fixture
 def grow(app):
     """grow(n) adds rows until there are n agents and, for each status, n sessions with
     messages; active sessions are assigned one per agent."""

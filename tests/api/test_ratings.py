@@ -13,6 +13,7 @@ from supportapp.extensions import db, redis_client
 from supportapp.models import SessionRating
 from supportapp.realtime.bus import EVENT_STREAM
 from tests.conftest import assert_error
+from tests.spec_shapes import RATING_FIELDS
 
 MSG_NOT_CLOSED = "Solo se puede calificar una sesión cerrada"
 MSG_ALREADY_RATED = "La sesión ya fue calificada"
@@ -63,7 +64,7 @@ def test_the_user_rates_a_closed_session(app, client, chat):
     body = response.get_json()
     assert body["message"] == "Calificación registrada exitosamente"
     data = body["data"]
-    assert set(data) == {"id", "sessionId", "userId", "agentId", "score", "comment", "createdAt"}
+    assert set(data) == RATING_FIELDS
     assert data["sessionId"] == chat.session["id"]
     assert data["userId"] == chat.user.id
     assert data["agentId"] == chat.agent["id"]

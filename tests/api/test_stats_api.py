@@ -14,29 +14,16 @@ from supportapp.analytics import stats as stats_service
 from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus, User
 from tests.conftest import assert_error
+from tests.helpers import assign, get_data
+from tests.spec_shapes import STATS_FIELDS
 
 URL = "/api/chat/stats"
-FIGURES = {
-    "totalSessions",
-    "activeSessions",
-    "pendingSessions",
-    "closedSessions",
-    "averageResponseTime",
-    "sessionsToday",
-    "sessionsThisWeek",
-    "sessionsThisMonth",
-}
 
 
 def at(moment: str) -> datetime:
     value = datetime.fromisoformat(moment)
     assert value.tzinfo is not None, moment
     return value
-
-
-@pytest.fixture
-def support(make_account):
-    return make_account("support")
 
 
 @pytest.fixture
@@ -100,17 +87,12 @@ def stats_timezone(app, monkeypatch):
 
 
 def get_stats(client, account, **query) -> dict:
-    response = client.get(URL, query_string=query, headers=account.headers)
-    assert response.status_code == 200, response.get_json()
-    body = response.get_json()
-    assert body["success"] is True
-    assert body["message"] == "Estadísticas obtenidas exitosamente"
-    return body["data"]
+    return get_data(client, URL, account, "Estadísticas obtenidas exitosamente", **query)
 
 
 def spec_figures(data: dict) -> dict:
     """The eight dashboard figures (admins get more; see the route)."""
-    return {name: data[name] for name in FIGURES}
+    return {name: data[name] for name in STATS_FIELDS}
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -120,7 +102,7 @@ def spec_figures(data: dict) -> dict:
 def test_support_roles_get_the_eight_figures(client, make_account, role):
     data = get_stats(client, make_account(role))
 
-    assert {name: data.get(name) for name in FIGURES} == dict.fromkeys(FIGURES, 0)
+    assert {name: data.get(name) for name in STATS_FIELDS} == dict.fromkeys(STATS_FIELDS, 0)
     assert isinstance(data["averageResponseTime"], float)
 
 
@@ -329,12 +311,7 @@ def test_the_console_flow_moves_the_figures(
     assert (data["totalSessions"], data["pendingSessions"], data["activeSessions"]) == (2, 2, 0)
     assert data["sessionsToday"] == 2
 
-    response = client.patch(
-        f"/api/chat/session/{first['id']}/assign",
-        json={"supportAgentId": agent["id"]},
-        headers=agent_account.headers,
-    )
-    assert response.status_code == 200, response.get_json()
+    assign(client, first["id"], agent["id"], agent_account, expect=200)
     data = get_stats(client, support)
     assert (data["pendingSessions"], data["activeSessions"], data["closedSessions"]) == (1, 1, 0)
 

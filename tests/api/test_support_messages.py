@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
+from tests.helpers import assert_taken_by, assign, close, fetch_one, load_of, reply
 from tests.spec_shapes import MESSAGE_FIELDS
 
 SUPPORT_ROLES = ("support", "admin", "superadmin")
@@ -23,22 +24,6 @@ OLD_TIME = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def reply(client, session_id, account, message="Hola, ¿en qué puedo ayudarte?"):
-    return client.post(
-        f"/api/chat/session/{session_id}/support-message",
-        json={"message": message},
-        headers=account.headers if account else {},
-    )
-
-
-def fetch_one(app, sql: str, **params) -> dict:
-    with app.app_context():
-        row = db.session.execute(text(sql), params).mappings().first()
-        result = dict(row) if row else None
-        db.session.remove()
-    return result
 
 
 def session_state(app, session_id: str) -> dict:
@@ -55,12 +40,6 @@ def support_message_count(app) -> int:
     return fetch_one(app, "SELECT count(*) AS n FROM chat_messages WHERE sender = 'support'")["n"]
 
 
-def load_of(app, agent_id: str) -> int:
-    return fetch_one(
-        app, "SELECT current_active_chats FROM support_agents WHERE id = :id", id=agent_id
-    )["current_active_chats"]
-
-
 def age_session(app, session_id: str) -> None:
     with app.app_context():
         db.session.execute(
@@ -69,20 +48,6 @@ def age_session(app, session_id: str) -> None:
         )
         db.session.commit()
         db.session.remove()
-
-
-def assign(client, session_id, agent_id, account):
-    response = client.patch(
-        f"/api/chat/session/{session_id}/assign",
-        json={"supportAgentId": agent_id},
-        headers=account.headers,
-    )
-    assert response.status_code == 200, response.get_json()
-
-
-def close(client, session_id, account):
-    response = client.patch(f"/api/chat/session/{session_id}/close", headers=account.headers)
-    assert response.status_code == 200, response.get_json()
 
 
 # --- success ----------------------------------------------------------------------------------
@@ -102,7 +67,10 @@ def test_support_message_returns_201_for_each_support_role(
     assert body["message"] == MSG_SENT
     data = body["data"]
     assert set(data) == MESSAGE_FIELDS
+<<<<<<< HEAD
     assert data["attachments"] == []
+=======
+>>>>>>> aba58ff (One test toolkit: chat actions and database reads in tests/helpers.py, one set of expected shapes and messages in tests/spec_shapes.py, account fixtures in conftest; testkit/ (process harness for gunicorn/Celery/any server, free_port, throwaway databases) shared by tests and bench; Totals.average replaces four properties; one from/to query schema)
     assert uuid.UUID(data["id"])
     assert data["sessionId"] == session["id"]
     assert data["message"] == "Hola, ¿en qué puedo ayudarte?"
@@ -174,11 +142,7 @@ def test_first_reply_to_pending_session_assigns_it_to_the_replying_agent(
 
     assert reply(client, session["id"], agent_account).status_code == 201
 
-    state = session_state(app, session["id"])
-    assert state["status"] == "active"
-    assert str(state["support_agent_id"]) == agent["id"]
-    assert state["assigned_at"] is not None
-    assert load_of(app, agent["id"]) == 1
+    assert_taken_by(app, session["id"], agent["id"], load=1)
 
 
 def test_reply_to_pending_session_by_agent_at_capacity_leaves_it_pending(
@@ -186,7 +150,7 @@ def test_reply_to_pending_session_by_agent_at_capacity_leaves_it_pending(
 ):
     agent_account, agent = make_agent(max_chats=1)
     user = make_account("user")
-    assign(client, open_session(user)["id"], agent["id"], agent_account)
+    assign(client, open_session(user)["id"], agent["id"], agent_account, expect=200)
     session = open_session(user)
 
     assert reply(client, session["id"], agent_account).status_code == 201
@@ -231,7 +195,7 @@ def test_reply_to_session_of_another_agent_does_not_take_it(
     owner_account, owner = make_agent(max_chats=2)
     helper_account, helper = make_agent(max_chats=2)
     session = open_session(make_account("user"))
-    assign(client, session["id"], owner["id"], owner_account)
+    assign(client, session["id"], owner["id"], owner_account, expect=200)
 
     assert reply(client, session["id"], helper_account).status_code == 201
 
@@ -281,7 +245,7 @@ def test_support_message_to_malformed_session_id_returns_404(client, make_accoun
 def test_support_message_to_closed_session_returns_409(app, client, make_account, open_session):
     user, support = make_account("user"), make_account("support")
     session = open_session(user)
-    close(client, session["id"], user)
+    close(client, session["id"], user, expect=200)
     before = session_state(app, session["id"])
 
     response = reply(client, session["id"], support)

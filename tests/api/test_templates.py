@@ -11,22 +11,12 @@ from sqlalchemy import select
 from supportapp.extensions import db
 from supportapp.models import AuditLog, ChatMessage
 from tests.conftest import assert_error
+from tests.helpers import reply
+from tests.spec_shapes import MSG_FORBIDDEN, TEMPLATE_FIELDS
 
 URL = "/api/support/templates"
-MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
 MSG_NOT_FOUND = "Plantilla no encontrada"
 MSG_TAKEN = "Ya existe una plantilla con ese atajo"
-TEMPLATE_FIELDS = {
-    "id",
-    "title",
-    "content",
-    "shortcut",
-    "category",
-    "isShared",
-    "createdBy",
-    "createdAt",
-    "updatedAt",
-}
 
 
 def create(client, account, **fields) -> dict:
@@ -51,21 +41,6 @@ def audit_actions(app) -> list[tuple[str, str | None]]:
             .order_by(AuditLog.id)
         ).all()
         return [tuple(row) for row in rows]
-
-
-@pytest.fixture
-def support(make_account):
-    return make_account("support")
-
-
-@pytest.fixture
-def other_support(make_account):
-    return make_account("support")
-
-
-@pytest.fixture
-def admin(make_account):
-    return make_account("admin")
 
 
 # --- create and read ---------------------------------------------------------------------------
@@ -366,12 +341,6 @@ def test_list_is_paginated(client, support):
 # --- sending a template ------------------------------------------------------------------------
 
 
-def send(client, session_id, account, **body):
-    return client.post(
-        f"/api/chat/session/{session_id}/support-message", json=body, headers=account.headers
-    )
-
-
 def test_template_message_renders_every_variable(
     app, client, make_account, make_agent, open_session
 ):
@@ -385,7 +354,7 @@ def test_template_message_renders_every_variable(
         "Caso {{session.id}}. {{ user.name }}",
     )
 
-    response = send(client, session["id"], agent_account, templateId=template["id"])
+    response = reply(client, session["id"], agent_account, template_id=template["id"])
 
     assert response.status_code == 201, response.get_json()
     expected = f"Hola Ana Pérez ({user.email}), soy Bruno Soporte. Caso {session['id']}. Ana Pérez"
@@ -409,7 +378,7 @@ def test_agent_name_is_the_senders_user_name_without_an_agent_profile(
     session = open_session(make_account("user"))
     template = create(client, admin, content="Soy {{agent.name}}")
 
-    response = send(client, session["id"], admin, templateId=template["id"])
+    response = reply(client, session["id"], admin, template_id=template["id"])
 
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["data"]["message"] == "Soy Carla Admin"
@@ -421,7 +390,7 @@ def test_a_shared_template_of_another_agent_can_be_sent(
     session = open_session(make_account("user"))
     shared = create(client, support, content="Compartida", isShared=True)
 
-    response = send(client, session["id"], other_support, templateId=shared["id"])
+    response = reply(client, session["id"], other_support, template_id=shared["id"])
 
     assert response.status_code == 201
     assert response.get_json()["data"]["message"] == "Compartida"
@@ -438,7 +407,7 @@ def test_unknown_or_invisible_template_returns_400_template_id(
         "malformed": "plantilla",
     }[which]
 
-    response = send(client, session["id"], other_support, templateId=template_id)
+    response = reply(client, session["id"], other_support, template_id=template_id)
 
     assert_error(response, 400, "La plantilla no existe", field="templateId")
     with app.app_context():
@@ -456,7 +425,7 @@ def test_message_and_template_together_return_400(client, make_account, open_ses
     session = open_session(make_account("user"))
     template = create(client, support)
 
-    response = send(client, session["id"], support, message="Hola", templateId=template["id"])
+    response = reply(client, session["id"], support, message="Hola", template_id=template["id"])
 
     assert_error(response, 400, field="templateId")
 
@@ -470,7 +439,7 @@ def test_rendered_text_over_1000_characters_returns_400_message(
     template = create(client, support, content=content)
     assert len(content) == 1000
 
-    response = send(client, session["id"], support, templateId=template["id"])
+    response = reply(client, session["id"], support, template_id=template["id"])
 
     assert_error(response, 400, "El mensaje no puede superar los 1000 caracteres", field="message")
 
@@ -483,8 +452,8 @@ def test_template_message_to_a_missing_or_closed_session(
     session = open_session(user)
     client.patch(f"/api/chat/session/{session['id']}/close", headers=user.headers)
 
-    assert_error(send(client, str(uuid.uuid4()), support, templateId=template["id"]), 404)
-    assert_error(send(client, session["id"], support, templateId=template["id"]), 409)
+    assert_error(reply(client, str(uuid.uuid4()), support, template_id=template["id"]), 404)
+    assert_error(reply(client, session["id"], support, template_id=template["id"]), 409)
 
 
 def test_template_messages_share_the_message_rate_limit(
@@ -494,9 +463,9 @@ def test_template_messages_share_the_message_rate_limit(
     session = open_session(make_account("user"))
     template = create(client, support)
 
-    assert send(client, session["id"], support, templateId=template["id"]).status_code == 201
-    assert send(client, session["id"], support, message="Hola").status_code == 201
-    response = send(client, session["id"], support, templateId=template["id"])
+    assert reply(client, session["id"], support, template_id=template["id"]).status_code == 201
+    assert reply(client, session["id"], support, message="Hola").status_code == 201
+    response = reply(client, session["id"], support, template_id=template["id"])
 
     assert_error(response, 429, "Demasiados mensajes enviados. Intenta de nuevo en unos minutos")
     assert int(response.headers["Retry-After"]) >= 1

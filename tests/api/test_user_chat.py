@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import assert_error
-from tests.spec_shapes import MESSAGE_FIELDS, SESSION_FIELDS
+from tests.helpers import assign, close, reply, send
+from tests.spec_shapes import MESSAGE_FIELDS, MSG_FORBIDDEN, MSG_SESSION_NOT_FOUND, SESSION_FIELDS
 
-MSG_NOT_FOUND = "Sesión de chat no encontrada"
-MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
 MSG_TOO_MANY_MESSAGES = "Demasiados mensajes enviados. Intenta de nuevo en unos minutos"
 MSG_EMPTY = "El mensaje no puede estar vacío"
 MSG_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
@@ -21,28 +20,10 @@ MSG_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def send(client, account, session_id: str, text: str = "Otra pregunta"):
-    return client.post(
-        f"/api/chat/session/{session_id}/message", json={"message": text}, headers=account.headers
-    )
-
-
-def reply(client, account, session_id: str, text: str = "Te ayudo enseguida"):
-    return client.post(
-        f"/api/chat/session/{session_id}/support-message",
-        json={"message": text},
-        headers=account.headers,
-    )
-
-
 def messages_of(client, account, session_id: str) -> list[dict]:
     response = client.get(f"/api/chat/session/{session_id}/messages", headers=account.headers)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["data"]
-
-
-def close(client, account, session_id: str):
-    return client.patch(f"/api/chat/session/{session_id}/close", headers=account.headers)
 
 
 def mark_read(client, account, session_id: str):
@@ -76,31 +57,11 @@ def agent_load(client, admin, agent_id: str) -> int:
     return agent["currentActiveChats"]
 
 
-def assign(client, admin, session_id: str, agent_id: str) -> dict:
-    response = client.patch(
-        f"/api/chat/session/{session_id}/assign",
-        json={"supportAgentId": agent_id},
-        headers=admin.headers,
-    )
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["data"]
-
-
 def unread_count_for_support(client, support, session_id: str) -> int:
     response = client.get("/api/chat/sessions/all", headers=support.headers)
     assert response.status_code == 200, response.get_json()
     (session,) = [s for s in response.get_json()["data"]["sessions"] if s["id"] == session_id]
     return session["unreadCount"]
-
-
-@pytest.fixture
-def user(make_account):
-    return make_account("user")
-
-
-@pytest.fixture
-def other_user(make_account):
-    return make_account("user")
 
 
 # --- POST /api/chat/sessions ------------------------------------------------------------------
@@ -115,7 +76,7 @@ def test_open_session_with_a_message_returns_201_pending_with_the_trimmed_messag
     body = response.get_json()
     assert body["success"] is True
     session = body["data"]
-    assert set(session) >= SESSION_FIELDS
+    assert set(session) == SESSION_FIELDS
     assert session["userId"] == user.id
     assert session["status"] == "pending"
     assert session["priority"] == "medium"
@@ -212,7 +173,7 @@ def test_list_sessions_is_paginated(client, user, open_session):
 
 def test_list_sessions_carries_the_most_recent_message(client, user, open_session):
     session = open_session(user, "primero")
-    send(client, user, session["id"], "segundo")
+    send(client, session["id"], user, "segundo")
 
     (listed,) = own_sessions(client, user)["sessions"]
 
@@ -236,7 +197,7 @@ def test_list_sessions_without_a_token_returns_401(client):
 def test_owner_message_returns_201_with_sender_user(client, user, open_session):
     session = open_session(user)
 
-    response = send(client, user, session["id"], "  ¿Siguen ahí?  ")
+    response = send(client, session["id"], user, "  ¿Siguen ahí?  ")
 
     assert response.status_code == 201, response.get_json()
     message = response.get_json()["data"]
@@ -254,7 +215,7 @@ def test_message_to_another_users_session_returns_404_and_stores_nothing(
 ):
     session = open_session(user)
 
-    assert_error(send(client, other_user, session["id"]), 404, MSG_NOT_FOUND)
+    assert_error(send(client, session["id"], other_user), 404, MSG_SESSION_NOT_FOUND)
     assert stored_message_count(app, session["id"]) == 1
 
 
@@ -264,22 +225,22 @@ def test_support_cannot_write_as_the_user_in_someone_elses_session(
     session = open_session(user)
     support = make_account("support")
 
-    assert_error(send(client, support, session["id"]), 404, MSG_NOT_FOUND)
+    assert_error(send(client, session["id"], support), 404, MSG_SESSION_NOT_FOUND)
     assert stored_message_count(app, session["id"]) == 1
 
 
 @pytest.mark.parametrize("session_id", ["not-a-uuid", "123", str(uuid.uuid4())])
 def test_message_to_a_malformed_or_unknown_session_returns_404(client, user, session_id):
-    assert_error(send(client, user, session_id), 404, MSG_NOT_FOUND)
+    assert_error(send(client, session_id, user), 404, MSG_SESSION_NOT_FOUND)
 
 
 def test_message_to_a_closed_session_returns_409_and_stores_nothing(
     client, app, user, open_session
 ):
     session = open_session(user)
-    assert close(client, user, session["id"]).status_code == 200
+    assert close(client, session["id"], user).status_code == 200
 
-    response = send(client, user, session["id"])
+    response = send(client, session["id"], user)
 
     assert_error(response, 409, "La sesión de chat está cerrada")
     assert stored_message_count(app, session["id"]) == 1
@@ -329,13 +290,13 @@ def test_the_21st_message_in_a_minute_returns_429_with_retry_after(
 ):
     session = open_session(user, None)
     for n in range(20):
-        assert send(client, user, session["id"], f"mensaje {n}").status_code == 201
+        assert send(client, session["id"], user, f"mensaje {n}").status_code == 201
 
-    assert_too_many_messages(send(client, user, session["id"], "uno más"))
+    assert_too_many_messages(send(client, session["id"], user, "uno más"))
     assert stored_message_count(app, session["id"]) == 20
     # The budget is per user.
     theirs = open_session(other_user, None)
-    assert send(client, other_user, theirs["id"]).status_code == 201
+    assert send(client, theirs["id"], other_user).status_code == 201
 
 
 def test_user_and_support_messages_share_one_budget(client, make_account, open_session):
@@ -343,11 +304,11 @@ def test_user_and_support_messages_share_one_budget(client, make_account, open_s
     own = open_session(support, None)
     customer = open_session(make_account("user"), None)
     for n in range(10):
-        assert send(client, support, own["id"], f"como usuario {n}").status_code == 201
-        assert reply(client, support, customer["id"], f"como soporte {n}").status_code == 201
+        assert send(client, own["id"], support, f"como usuario {n}").status_code == 201
+        assert reply(client, customer["id"], support, f"como soporte {n}").status_code == 201
 
-    assert_too_many_messages(send(client, support, own["id"]))
-    assert_too_many_messages(reply(client, support, customer["id"]))
+    assert_too_many_messages(send(client, own["id"], support))
+    assert_too_many_messages(reply(client, customer["id"], support, "Te ayudo enseguida"))
 
 
 # --- GET /api/chat/session/:id/messages -------------------------------------------------------
@@ -356,9 +317,9 @@ def test_user_and_support_messages_share_one_budget(client, make_account, open_s
 def test_owner_reads_the_conversation_oldest_first(client, user, make_account, open_session):
     session = open_session(user, "uno")
     support = make_account("support")
-    assert send(client, user, session["id"], "dos").status_code == 201
-    assert reply(client, support, session["id"], "tres").status_code == 201
-    assert send(client, user, session["id"], "cuatro").status_code == 201
+    assert send(client, session["id"], user, "dos").status_code == 201
+    assert reply(client, session["id"], support, "tres").status_code == 201
+    assert send(client, session["id"], user, "cuatro").status_code == 201
 
     response = client.get(f"/api/chat/session/{session['id']}/messages", headers=user.headers)
 
@@ -384,14 +345,14 @@ def test_another_user_reading_the_conversation_gets_404(client, user, other_user
 
     response = client.get(f"/api/chat/session/{session['id']}/messages", headers=other_user.headers)
 
-    assert_error(response, 404, MSG_NOT_FOUND)
+    assert_error(response, 404, MSG_SESSION_NOT_FOUND)
 
 
 @pytest.mark.parametrize("session_id", ["nope", str(uuid.uuid4())])
 def test_reading_a_malformed_or_unknown_session_returns_404(client, user, session_id):
     response = client.get(f"/api/chat/session/{session_id}/messages", headers=user.headers)
 
-    assert_error(response, 404, MSG_NOT_FOUND)
+    assert_error(response, 404, MSG_SESSION_NOT_FOUND)
 
 
 def test_reading_messages_has_no_side_effects(client, user, make_account, open_session):
@@ -410,13 +371,13 @@ def test_reading_messages_has_no_side_effects(client, user, make_account, open_s
 def test_owner_closes_the_session(client, user, open_session):
     session = open_session(user)
 
-    response = close(client, user, session["id"])
+    response = close(client, session["id"], user)
 
     assert response.status_code == 200, response.get_json()
     data = response.get_json()["data"]
     assert data["status"] == "closed"
     assert data["closedAt"] is not None
-    assert set(data) >= SESSION_FIELDS
+    assert set(data) == SESSION_FIELDS
     (listed,) = own_sessions(client, user)["sessions"]
     assert listed["status"] == "closed"
 
@@ -427,10 +388,10 @@ def test_assigned_agent_closes_the_session_and_their_load_drops_at_once(
     admin = make_account("admin")
     agent_account, agent = make_agent(max_chats=3)
     session = open_session(user)
-    assert assign(client, admin, session["id"], agent["id"])["status"] == "active"
+    assert assign(client, session["id"], agent["id"], admin, expect=200)["status"] == "active"
     assert agent_load(client, admin, agent["id"]) == 1
 
-    response = close(client, agent_account, session["id"])
+    response = close(client, session["id"], agent_account)
 
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["data"]["status"] == "closed"
@@ -443,9 +404,9 @@ def test_owner_closing_an_assigned_session_frees_the_agent(
     admin = make_account("admin")
     _agent_account, agent = make_agent(max_chats=1)
     session = open_session(user)
-    assign(client, admin, session["id"], agent["id"])
+    assign(client, session["id"], agent["id"], admin, expect=200)
 
-    assert close(client, user, session["id"]).status_code == 200
+    assert close(client, session["id"], user).status_code == 200
 
     assert agent_load(client, admin, agent["id"]) == 0
 
@@ -454,7 +415,7 @@ def test_owner_closing_an_assigned_session_frees_the_agent(
 def test_admins_close_any_session(client, user, make_account, open_session, role):
     session = open_session(user)
 
-    response = close(client, make_account(role), session["id"])
+    response = close(client, session["id"], make_account(role))
 
     assert response.status_code == 200
     assert response.get_json()["data"]["status"] == "closed"
@@ -467,36 +428,36 @@ def test_support_user_who_is_not_the_assigned_agent_gets_403(
     _assigned, agent = make_agent()
     outsider, _their_agent = make_agent()
     session = open_session(user)
-    assign(client, admin, session["id"], agent["id"])
+    assign(client, session["id"], agent["id"], admin, expect=200)
 
-    assert_error(close(client, outsider, session["id"]), 403, MSG_FORBIDDEN)
+    assert_error(close(client, session["id"], outsider), 403, MSG_FORBIDDEN)
     assert own_sessions(client, user)["sessions"][0]["status"] == "active"
 
 
 def test_support_user_cannot_close_an_unassigned_session(client, user, make_account, open_session):
     session = open_session(user)
 
-    assert_error(close(client, make_account("support"), session["id"]), 403, MSG_FORBIDDEN)
+    assert_error(close(client, session["id"], make_account("support")), 403, MSG_FORBIDDEN)
     assert own_sessions(client, user)["sessions"][0]["status"] == "pending"
 
 
 def test_another_user_closing_gets_404(client, user, other_user, open_session):
     session = open_session(user)
 
-    assert_error(close(client, other_user, session["id"]), 404, MSG_NOT_FOUND)
+    assert_error(close(client, session["id"], other_user), 404, MSG_SESSION_NOT_FOUND)
     assert own_sessions(client, user)["sessions"][0]["status"] == "pending"
 
 
 def test_closing_a_closed_session_returns_409(client, user, open_session):
     session = open_session(user)
-    assert close(client, user, session["id"]).status_code == 200
+    assert close(client, session["id"], user).status_code == 200
 
-    assert_error(close(client, user, session["id"]), 409, "La sesión de chat ya está cerrada")
+    assert_error(close(client, session["id"], user), 409, "La sesión de chat ya está cerrada")
 
 
 @pytest.mark.parametrize("session_id", ["zzz", str(uuid.uuid4())])
 def test_closing_a_malformed_or_unknown_session_returns_404(client, user, session_id):
-    assert_error(close(client, user, session_id), 404, MSG_NOT_FOUND)
+    assert_error(close(client, session_id, user), 404, MSG_SESSION_NOT_FOUND)
 
 
 # --- PATCH /api/chat/session/:id/read ---------------------------------------------------------
@@ -504,9 +465,9 @@ def test_closing_a_malformed_or_unknown_session_returns_404(client, user, sessio
 
 def test_support_marks_the_users_messages_read(client, user, make_account, open_session):
     session = open_session(user, "uno")
-    send(client, user, session["id"], "dos")
+    send(client, session["id"], user, "dos")
     support = make_account("support")
-    assert reply(client, support, session["id"]).status_code == 201
+    assert reply(client, session["id"], support, "Te ayudo enseguida").status_code == 201
     assert unread_count_for_support(client, support, session["id"]) == 2
 
     response = mark_read(client, support, session["id"])
@@ -521,8 +482,8 @@ def test_support_marks_the_users_messages_read(client, user, make_account, open_
 def test_owner_marks_the_support_messages_read(client, user, make_account, open_session):
     session = open_session(user, "hola")
     support = make_account("support")
-    reply(client, support, session["id"], "primera respuesta")
-    reply(client, support, session["id"], "segunda respuesta")
+    reply(client, session["id"], support, "primera respuesta")
+    reply(client, session["id"], support, "segunda respuesta")
 
     response = mark_read(client, user, session["id"])
 
@@ -550,7 +511,7 @@ def test_marking_read_twice_marks_nothing_the_second_time(client, user, make_acc
 def test_another_user_marking_read_gets_404(client, user, other_user, open_session):
     session = open_session(user)
 
-    assert_error(mark_read(client, other_user, session["id"]), 404, MSG_NOT_FOUND)
+    assert_error(mark_read(client, other_user, session["id"]), 404, MSG_SESSION_NOT_FOUND)
     assert [m["isRead"] for m in messages_of(client, user, session["id"])] == [False]
 
 
@@ -560,7 +521,7 @@ def test_opening_a_session_with_a_message_spends_the_message_budget(
     monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT", "3/minute")
     open_session(user, "primero")
     session = open_session(user, "segundo")
-    assert send(client, user, session["id"], "tercero").status_code == 201
+    assert send(client, session["id"], user, "tercero").status_code == 201
 
     response = client.post("/api/chat/sessions", json={"message": "cuarto"}, headers=user.headers)
 
@@ -575,7 +536,7 @@ def test_message_with_a_nul_character_returns_400_and_stores_nothing(
 ):
     session = open_session(user)
 
-    response = send(client, user, session["id"], "hola\x00mundo")
+    response = send(client, session["id"], user, "hola\x00mundo")
 
     assert_error(response, 400, field="message")
     assert stored_message_count(app, session["id"]) == 1

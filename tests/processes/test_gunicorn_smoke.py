@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.processes.helpers import free_port, gunicorn_server
+from testkit.processes import free_port, gunicorn_server
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from supportapp.errors import MSG_TOO_MANY_MESSAGES, MSG_TOO_MANY_REQUESTS
-from tests.processes.helpers import GunicornServer, HttpResponse, gunicorn_server
+from testkit.processes import GunicornServer, HttpResponse, gunicorn_server
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from supportapp.extensions import db
 from supportapp.models import AuditLog, ChatSession, SupportAgent
 from supportapp.realtime.presence import vouch
 from supportapp.services import lifecycle
-from tests.processes.helpers import (
+from testkit.processes import (
     celery_control,
     celery_worker,
     gunicorn_server,
@@ -25,6 +25,7 @@ from tests.processes.helpers import (
     wait_for,
     workers_idle,
 )
+from tests.helpers import assign
 
 AUTO_ASSIGN = "workers.assignment_tasks.auto_assign"
 CAPACITIES = list(range(1, 21))  # 20 agents, 210 chats in all
@@ -359,15 +360,6 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
 NOW = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
 
 
-def _assign(client, admin, session_id: str, agent_id: str) -> None:
-    response = client.patch(
-        f"/api/chat/session/{session_id}/assign",
-        json={"supportAgentId": agent_id},
-        headers=admin.headers,
-    )
-    assert response.status_code == 200, response.get_json()
-
-
 def _set_times(session_id: str, **values) -> None:
     db.session.execute(
         update(ChatSession).where(ChatSession.id == uuid.UUID(session_id)).values(**values)
@@ -410,7 +402,7 @@ def test_unanswered_sessions_go_back_to_the_queue(
     user = make_account("user")
     stale, fresh, answered = (open_session(user) for _ in range(3))
     for session in (stale, fresh, answered):
-        _assign(client, admin, session["id"], agent["id"])
+        assign(client, session["id"], agent["id"], admin, expect=200)
     reply = client.post(
         f"/api/chat/session/{answered['id']}/support-message",
         json={"message": "Hola, te ayudo"},
@@ -452,7 +444,7 @@ def test_idle_sessions_are_closed(client, app_ctx, make_account, make_agent, ope
     user = make_account("user")
     idle_pending, idle_active, busy_active, already_closed = (open_session(user) for _ in range(4))
     for session in (idle_active, busy_active, already_closed):
-        _assign(client, admin, session["id"], agent["id"])
+        assign(client, session["id"], agent["id"], admin, expect=200)
     closed = client.patch(f"/api/chat/session/{already_closed['id']}/close", headers=user.headers)
     assert closed.status_code == 200, closed.get_json()
     closed_at_before = _session(already_closed["id"]).closed_at

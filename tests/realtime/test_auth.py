@@ -23,7 +23,7 @@ def short_ttl_server(server_environ, log_dir) -> Iterator[WebServer]:
     """A web process whose access tokens live three seconds."""
     server = WebServer("web-ttl3", server_environ, log_dir, JWT_ACCESS_TTL="3").start()
     try:
-        yield server.wait_ready()
+        yield server.wait_healthy()
     finally:
         server.stop()
 

@@ -16,26 +16,11 @@ from tests.realtime.harness import (
     stream_tail,
     visible_ids,
 )
+from tests.spec_shapes import MESSAGE_FIELDS, SESSION_FIELDS
 
 pytestmark = pytest.mark.slow
 
 STREAM_ID = re.compile(r"^\d+-\d+$")
-SESSION_KEYS = {
-    "id",
-    "userId",
-    "supportAgentId",
-    "status",
-    "priority",
-    "assignedAt",
-    "createdAt",
-    "lastMessageAt",
-    "closedAt",
-    "messages",
-    "teamId",
-    "outsideBusinessHours",
-    "sla",
-}
-MESSAGE_KEYS = {"id", "sessionId", "message", "sender", "timestamp", "isRead", "attachments"}
 
 
 def _without_messages(session: dict) -> dict:
@@ -50,7 +35,7 @@ def _check_frame(frame: dict) -> None:
 
 
 def _check_session(session: dict, expected: dict, messages: list[dict]) -> None:
-    assert set(session) == SESSION_KEYS, session
+    assert set(session) == SESSION_FIELDS, session
     assert _without_messages(session) == _without_messages(expected)
     assert session["messages"] == messages
 
@@ -71,7 +56,7 @@ def test_every_action_emits_its_event_with_the_rest_shape(
     # chat_created + chat_message_received (user side), from opening a session with a message
     session = api.open_session(user.token, "Hola, necesito ayuda")
     first = session["messages"][0]
-    assert set(first) == MESSAGE_KEYS
+    assert set(first) == MESSAGE_FIELDS
     for ws in both:
         created = ws.wait_event("chat_created")
         assert created["data"] == {"session": session}

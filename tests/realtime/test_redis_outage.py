@@ -9,13 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from testkit.processes import wait_for
 from tests.realtime.harness import (
     Api,
     Closed,
     RedisServer,
     WebServer,
     connected,
-    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ def own_redis(log_dir) -> Iterator[RedisServer]:
 def web_on_own_redis(server_environ, own_redis, log_dir) -> Iterator[WebServer]:
     server = WebServer("web-own-redis", server_environ, log_dir, REDIS_URL=own_redis.url)
     try:
-        yield server.start().wait_ready()
+        yield server.start().wait_healthy()
     finally:
         server.stop()
 
@@ -48,8 +48,11 @@ def test_redis_restart_mid_stream_then_recovery(own_redis, web_on_own_redis, mak
 
     own_redis.stop(signal.SIGKILL)
     during = api.user_message(user.token, session["id"], "durante")  # 201: PostgreSQL is truth
-    wait_until(
-        lambda: "could not publish" in web.log(), 10, "the lost event was not logged", every=0.2
+    wait_for(
+        lambda: "could not publish" in web.output(None),
+        timeout=10,
+        message="the lost event was not logged",
+        interval=0.2,
     )
     history = api.call("GET", f"/api/chat/session/{session['id']}/messages", user.token)
     assert [m["id"] for m in history][-1] == during["id"]

@@ -10,6 +10,13 @@ from tests.realtime.harness import Api, connected, http, id_key, stream_entries,
 pytestmark = pytest.mark.slow
 
 
+def _message_texts(ws) -> list[str]:
+    """The texts of the messages a socket was told about, in order."""
+    return [
+        f["data"]["message"]["message"] for f in ws.events if f["event"] == "chat_message_received"
+    ]
+
+
 def _names_after(redis_url: str, start: str) -> list[tuple[str, str]]:
     return [
         (fields["event"], fields["data"])
@@ -42,11 +49,7 @@ def test_refused_action_sends_nothing(servers, make_account, make_agent, redis_u
 
     for ws in (staff_ws, user_ws):
         ws.wait_event("chat_created", session__id=marker["id"])
-        texts = [
-            f["data"]["message"]["message"]
-            for f in ws.events
-            if f["event"] == "chat_message_received"
-        ]
+        texts = _message_texts(ws)
         assert "demasiado tarde" not in texts
     assert not any("demasiado tarde" in data for _name, data in _names_after(redis_url, start))
 
@@ -85,11 +88,7 @@ def test_event_of_a_failed_commit_is_never_published(
     assert [m["message"] for m in history] == ["hola", "confirmado"]
     for ws in (staff_ws, user_ws):
         ws.wait_event("chat_message_received", message__id=after["id"])
-        texts = [
-            f["data"]["message"]["message"]
-            for f in ws.events
-            if f["event"] == "chat_message_received"
-        ]
+        texts = _message_texts(ws)
         assert texts == ["hola", "confirmado"]
     names = _names_after(redis_url, start)
     assert [name for name, _data in names] == ["chat_message_received"]

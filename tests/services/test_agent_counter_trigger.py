@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from supportapp.analytics.counters import CHECK_SQL, check_counters
 from supportapp.extensions import db
 from supportapp.models import ChatSession, Role, SessionStatus, SupportAgent, User
+from tests.helpers import session_counters
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -365,17 +366,6 @@ def test_the_counter_stays_exact_through_a_random_series_of_changes(new_session)
 # --- updates that change no counted column (migration 0005: early exit) --------------------
 
 
-def hourly_counters() -> set[tuple]:
-    return set(
-        db.session.execute(
-            text(
-                "SELECT bucket, status::text, priority::text, sessions "
-                "FROM session_stats_hourly WHERE sessions <> 0"
-            )
-        ).all()
-    )
-
-
 def assert_counters_exact() -> None:
     assert check_counters() == dict.fromkeys(CHECK_SQL, 0)
 
@@ -384,7 +374,7 @@ def test_an_update_of_last_message_at_only_leaves_every_counter_exact(new_sessio
     agent = new_agent()
     session = new_session("active", agent)
     new_session("pending")
-    before = hourly_counters()
+    before = session_counters()
 
     execute("UPDATE chat_sessions SET last_message_at = now() WHERE id = :id", id=session)
     execute(
@@ -393,7 +383,7 @@ def test_an_update_of_last_message_at_only_leaves_every_counter_exact(new_sessio
         id=session,
     )
 
-    assert hourly_counters() == before
+    assert session_counters() == before
     assert_load(agent, 1)
     assert_counters_exact()
 
@@ -406,13 +396,13 @@ def test_priority_and_status_changes_after_quiet_updates_keep_counters_exact(new
     set_session(session, priority="high")
     assert_load(agent, 1)
     assert_counters_exact()
-    assert {(row[1], row[2], row[3]) for row in hourly_counters()} == {("active", "high", 1)}
+    assert {(row[1], row[2], row[3]) for row in session_counters()} == {("active", "high", 1)}
 
     execute("UPDATE chat_sessions SET last_message_at = now() WHERE id = :id", id=session)
     set_session(session, status="closed", priority="low")
     assert_load(agent, 0)
     assert_counters_exact()
-    assert {(row[1], row[2], row[3]) for row in hourly_counters()} == {("closed", "low", 1)}
+    assert {(row[1], row[2], row[3]) for row in session_counters()} == {("closed", "low", 1)}
 
 
 def test_one_statement_mixing_quiet_and_counted_changes(new_session):

@@ -19,6 +19,7 @@ from supportapp.api.common import parse_date_range
 from supportapp.errors import ValidationFailed
 from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Role, Sender, SessionStatus, User
+from tests.helpers import rows, session_counters
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -534,49 +535,26 @@ def test_from_equal_to_is_allowed():
 # --- the trigger-kept counters ---------------------------------------------------------------
 
 
-def session_counters() -> set[tuple]:
-    return set(
-        db.session.execute(
-            text(
-                "SELECT bucket, status::text, priority::text, sessions "
-                "FROM session_stats_hourly WHERE sessions <> 0"
-            )
-        ).all()
-    )
-
-
 def session_counters_from_rows() -> set[tuple]:
-    return set(
-        db.session.execute(
-            text(
-                "SELECT date_trunc('hour', created_at, 'UTC'), status::text, priority::text, "
-                "count(*) FROM chat_sessions GROUP BY 1, 2, 3"
-            )
-        ).all()
+    return rows(
+        "SELECT date_trunc('hour', created_at, 'UTC'), status::text, priority::text, "
+        "count(*) FROM chat_sessions GROUP BY 1, 2, 3"
     )
 
 
 def response_counters() -> set[tuple]:
-    return set(
-        db.session.execute(
-            text(
-                "SELECT bucket, responses, round(response_seconds::numeric, 3) "
-                "FROM response_stats_hourly WHERE responses <> 0"
-            )
-        ).all()
+    return rows(
+        "SELECT bucket, responses, round(response_seconds::numeric, 3) "
+        "FROM response_stats_hourly WHERE responses <> 0"
     )
 
 
 def response_counters_from_rows() -> set[tuple]:
-    return set(
-        db.session.execute(
-            text(
-                "SELECT date_trunc('hour', s.created_at, 'UTC'), count(*), "
-                "round(sum(m.response_seconds)::numeric, 3) "
-                "FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id "
-                "WHERE m.response_seconds IS NOT NULL GROUP BY 1"
-            )
-        ).all()
+    return rows(
+        "SELECT date_trunc('hour', s.created_at, 'UTC'), count(*), "
+        "round(sum(m.response_seconds)::numeric, 3) "
+        "FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id "
+        "WHERE m.response_seconds IS NOT NULL GROUP BY 1"
     )
 
 

@@ -29,7 +29,8 @@ from supportapp.models.base import utcnow
 from supportapp.services import lifecycle, notifications
 from supportapp.services.endpoint_guard import BlockedEndpoint, GuardedSession
 from supportapp.vapid import b64url_decode, b64url_encode, generate_key_pair
-from tests.processes.helpers import celery_worker, wait_for
+from testkit.processes import celery_worker, wait_for
+from tests.helpers import assign
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 SUBJECT = "mailto:soporte@example.com"
@@ -207,12 +208,7 @@ def test_web_push_reaches_every_browser_of_available_agents_and_decrypts(
     client.patch("/api/support/agents/me", json={"isActive": False}, headers=away.headers)
     customer = make_account("user")
     taken = open_session(customer)
-    response = client.patch(
-        f"/api/chat/session/{taken['id']}/assign",
-        json={"supportAgentId": busy_agent["id"]},
-        headers=busy.headers,
-    )
-    assert response.status_code == 200
+    assign(client, taken["id"], busy_agent["id"], busy, expect=200)
 
     session = open_session(customer, "¿Alguien me ayuda?")
     report = notify(app, [session["id"]])

@@ -8,7 +8,12 @@ import uuid
 import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
-from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+from supportapp.api.common import (
+    DateRangeQuerySchema,
+    PageQuerySchema,
+    PaginationSchema,
+    TrimmedString,
+)
 from supportapp.api.metrics.schemas import AdvancedStatsSchema
 from supportapp.models import Priority, SessionStatus
 
@@ -385,14 +390,5 @@ class StatusPageQuerySchema(ma.Schema):
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
 
 
-class StatsQuerySchema(ma.Schema):
-    from_ = ma.fields.String(
-        data_key="from",
-        metadata={"format": "date-time", "description": "ISO date or date-time (inclusive)"},
-    )
-    to = ma.fields.String(
-        metadata={
-            "format": "date-time",
-            "description": "ISO date (whole day included) or date-time",
-        }
-    )
+class StatsQuerySchema(DateRangeQuerySchema):
+    pass

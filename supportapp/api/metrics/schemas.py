@@ -11,6 +11,7 @@ import marshmallow as ma
 
 from supportapp.analytics.metrics import FIGURES, STATISTICS, TIME_FIGURES
 from supportapp.api.blueprint import envelope
+from supportapp.api.common import DateRangeQuerySchema
 
 DATE_TIME = {"format": "date-time"}
 MINUTES = "Minutes, one decimal; null when there is no data"
@@ -103,17 +104,8 @@ def _sort_keys() -> dict[str, tuple[str, str | None]]:
 SORT_KEYS = _sort_keys()
 
 
-class MetricsQuerySchema(ma.Schema):
-    from_ = ma.fields.String(
-        data_key="from",
-        metadata={"format": "date-time", "description": "ISO date or date-time (inclusive)"},
-    )
-    to = ma.fields.String(
-        metadata={
-            "format": "date-time",
-            "description": "ISO date (whole day included) or date-time",
-        }
-    )
+class MetricsQuerySchema(DateRangeQuerySchema):
+    pass
 
 
 class AgentsMetricsQuerySchema(MetricsQuerySchema):
