@@ -15,6 +15,7 @@ from supportapp.models import ChatSession
 from supportapp.realtime.bus import EVENT_STREAM
 from supportapp.services import sla
 from tests.conftest import assert_error
+from tests.helpers import assign, reply
 
 TARGETS = {
     "high": {"firstResponseMinutes": 5, "resolutionMinutes": 60},
@@ -24,11 +25,6 @@ TARGETS = {
 
 def parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-@pytest.fixture
-def admin(make_account):
-    return make_account("admin")
 
 
 @pytest.fixture
@@ -193,17 +189,8 @@ def test_answered_session_has_no_first_response_breach(
 ):
     account, agent = make_agent()
     session = open_session(make_account("user"))
-    client.patch(
-        f"/api/chat/session/{session['id']}/assign",
-        json={"supportAgentId": agent["id"]},
-        headers=account.headers,
-    )
-    reply = client.post(
-        f"/api/chat/session/{session['id']}/support-message",
-        json={"message": "Hola, le ayudo"},
-        headers=account.headers,
-    )
-    assert reply.status_code == 201, reply.get_json()
+    assign(client, session["id"], agent["id"], account)
+    reply(client, session["id"], account, "Hola, le ayudo", expect=201)
     with app.app_context():
         _age(session["id"], 20)
         notices = sla.sweep()

@@ -19,11 +19,6 @@ def all_week(zone: str = "UTC") -> dict:
 
 
 @pytest.fixture
-def admin(make_account):
-    return make_account("admin")
-
-
-@pytest.fixture
 def make_team(client, admin):
     def factory(name: str | None = None, **fields) -> dict:
         body = {"name": name or f"Equipo {uuid.uuid4().hex[:6]}", **fields}

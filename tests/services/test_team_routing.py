@@ -17,11 +17,6 @@ from supportapp.services import assignment
 
 
 @pytest.fixture
-def admin(make_account):
-    return make_account("admin")
-
-
-@pytest.fixture
 def team(client, admin):
     response = client.post(
         "/api/support/teams", json={"name": "Facturación"}, headers=admin.headers
