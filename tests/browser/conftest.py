@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.realtime.harness import WebServer, stop_all
+from testkit.processes import stop_all
+from tests.realtime.harness import WebServer
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 SERVER_SETTINGS = {
@@ -89,7 +90,7 @@ def browser_environ(app, test_environ: dict[str, str]) -> dict[str, str]:
 def web(browser_environ, browser_log_dir) -> Iterator[WebServer]:
     server = WebServer("browser-web", browser_environ, browser_log_dir).start()
     try:
-        server.wait_ready()
+        server.wait_healthy()
         yield server
     finally:
         stop_all([server], signal.SIGQUIT)  # quick shutdown: open sockets need no grace

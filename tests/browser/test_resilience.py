@@ -8,8 +8,9 @@ import signal
 import pytest
 from playwright.sync_api import expect
 
+from testkit.processes import stop_all
 from tests.browser.pages import connection, console_login, messages, send
-from tests.realtime.harness import Api, WebServer, stop_all
+from tests.realtime.harness import Api, WebServer
 
 
 @pytest.fixture
@@ -18,8 +19,8 @@ def two_servers(browser_environ, browser_log_dir):
     first = WebServer("restart-web-1", browser_environ, browser_log_dir).start()
     second = WebServer("restart-web-2", browser_environ, browser_log_dir).start()
     try:
-        first.wait_ready()
-        second.wait_ready()
+        first.wait_healthy()
+        second.wait_healthy()
         yield first, second
     finally:
         stop_all([first, second], signal.SIGQUIT)
@@ -51,7 +52,7 @@ def test_missed_messages_appear_after_the_server_restarts(
     missed = [f"Mensaje perdido {n}" for n in range(3)]
     for text in missed:
         api.user_message(customer.token, session["id"], text)
-    first.start().wait_ready()
+    first.start().wait_healthy()
 
     expect(connection(agent.page, "connected")).to_be_visible(timeout=20_000)
     user_messages = messages(agent.page, "user")

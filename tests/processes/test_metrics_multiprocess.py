@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.processes.helpers import free_port, gunicorn_server, http_request
+from testkit.processes import free_port, gunicorn_server, http_request
 from tests.test_telemetry import sample
 
 pytestmark = pytest.mark.slow
