@@ -188,7 +188,7 @@ def test_0005_counter_function_and_its_downgrade_to_the_0001_version(flask_db, e
 
 
 def _guests_revision() -> tuple[str, str]:
-    """(revision, down_revision) of the guests/identity/data-rights migration (issue 19)."""
+    """(revision, down_revision) of the guests/identity/data-rights migration."""
     script = ScriptDirectory(str(ROOT / "migrations"))
     [found] = [r for r in script.walk_revisions() if "guests_identity" in r.path]
     return found.revision, found.down_revision

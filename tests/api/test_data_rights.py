@@ -1,4 +1,4 @@
-"""Data rights and retention (issue 19, item 3): export and erasure of one customer (by an admin
+"""Data rights and retention: export and erasure of one customer (by an admin
 or by the customer), RETENTION_DAYS content erasure and guest cleanup by the beat task, with
 every counter, stat, rollup and metric checked exact afterwards."""
 

@@ -1,7 +1,6 @@
 """External-issuer mode (JWT_ALGORITHM=RS256 + JWT_PUBLIC_KEY): a valid token for a subject
 this service has never seen provisions its user on first use (once, even under concurrency);
-the endpoints that hand out tokens answer 403; tokens without `exp` or `jti` are refused
-(issue 19, item 2)."""
+the endpoints that hand out tokens answer 403; tokens without `exp` or `jti` are refused."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Guest visitors (POST /api/auth/guest), guest upgrade through POST /api/auth/register, and
-identity verification for host sites without a token service (POST /api/auth/identify)
-(issue 19, items 1 and 2)."""
+identity verification for host sites without a token service (POST /api/auth/identify)."""
 
 from __future__ import annotations
 
