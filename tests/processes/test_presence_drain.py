@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 import websocket
 
-from tests.processes.helpers import (
+from testkit.processes import (
     celery_control,
     celery_worker,
     gunicorn_server,

@@ -12,7 +12,8 @@ import pytest
 
 from supportapp.extensions import db
 from supportapp.services import presence
-from tests.realtime.harness import Api, WebServer, connected, stop_all, wait_until
+from testkit.processes import stop_all, wait_for
+from tests.realtime.harness import Api, WebServer, connected
 
 GRACE = 2
 
@@ -27,7 +28,7 @@ def pair(server_environ, log_dir):
         for server in servers:
             server.start()
         for server in servers:
-            server.wait_ready()
+            server.wait_healthy()
         yield servers
     finally:
         stop_all(servers)
@@ -74,7 +75,7 @@ def test_presence_across_two_web_processes_and_after_one_is_killed(
     killed_at = time.monotonic()
     two.stop(signal.SIGKILL)
     assert sweep(app) == 0  # not before the grace period
-    wait_until(lambda: sweep(app), GRACE + 3, "the agent to go offline")
+    wait_for(lambda: sweep(app), timeout=GRACE + 3, message="the agent to go offline")
     assert time.monotonic() - killed_at >= GRACE * 2 / 3  # heartbeats come every GRACE / 3
     event = watcher.wait_event(
         "agent_status_changed", agent__id=agent["id"], agent__presence="offline"
