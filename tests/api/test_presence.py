@@ -14,9 +14,10 @@ from supportapp.extensions import db
 from supportapp.models.base import utcnow
 from supportapp.realtime.presence import connected_user_ids, vouch
 from supportapp.services import assignment, lifecycle, presence
-from tests.api.test_assign import assign, fetch_one, load_of, real_active_count
+from tests.api.test_assign import real_active_count
 from tests.api.test_transfers import audit_rows, stream_events
 from tests.conftest import assert_error
+from tests.helpers import assign, fetch_one, load_of
 
 AGENTS_URL = "/api/support/agents"
 

@@ -12,8 +12,9 @@ from sqlalchemy import text
 
 from supportapp.extensions import db, redis_client
 from supportapp.realtime.bus import EVENT_STREAM
-from tests.api.test_assign import assign, fetch_one, load_of, real_active_count
+from tests.api.test_assign import real_active_count
 from tests.conftest import assert_error
+from tests.helpers import assign, fetch_one, load_of
 
 MSG_TRANSFERRED = "Sesión transferida exitosamente"
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
