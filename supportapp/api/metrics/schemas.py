@@ -92,7 +92,8 @@ def _sort_keys() -> dict[str, tuple[str, str | None]]:
     """sortBy value → (figure attribute, statistic): every figure of AgentMetricsSchema under
     its contract name; a time figure sorts by its average, `firstResponseTime.p90` by that
     statistic; `name` sorts by the agent's name."""
-    names = {attribute: field.data_key for attribute, field in AgentMetricsSchema().fields.items()}
+    fields = AgentMetricsSchema().fields
+    names = {attribute: field.data_key or attribute for attribute, field in fields.items()}
     keys: dict[str, tuple[str, str | None]] = {names[f]: (f, None) for f in FIGURES}
     for figure in TIME_FIGURES:
         for statistic in STATISTICS:
