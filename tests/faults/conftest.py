@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from testkit.processes import ROOT, stop_all
 from tests.faults.servers import PrivatePostgres, query
-from tests.realtime.harness import ROOT, RedisServer, WebServer, stop_all
+from tests.realtime.harness import RedisServer, WebServer
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +95,7 @@ def web_servers(fault_environ, fault_logs, fresh):
     def start(name: str, **settings: str) -> WebServer:
         server = WebServer(name, fault_environ, fault_logs, **settings).start()
         started.append(server)
-        return server.wait_ready()
+        return server.wait_healthy()
 
     yield start
     stop_all(started)

@@ -22,8 +22,7 @@ from typing import Any
 import psycopg2
 import redis
 
-from tests.processes.helpers import http_request
-from tests.realtime.harness import ROOT, free_port, wait_until
+from testkit.processes import ROOT, free_port, http_request, wait_for
 
 EVENT_STREAM = "supportapp:events"
 
@@ -212,7 +211,7 @@ class Load:
 
     def wait_for_more(self, n: int, timeout: float = 30) -> None:
         start = self.count()
-        wait_until(lambda: self.count() >= start + n, timeout, f"{n} more requests")
+        wait_for(lambda: self.count() >= start + n, timeout=timeout, message=f"{n} more requests")
 
 
 def open_writers(base_url: str, n: int) -> list[Writer]:

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from testkit.processes import wait_for
 from tests.faults.conftest import measured
 from tests.faults.servers import (
     Load,
@@ -16,7 +17,6 @@ from tests.faults.servers import (
     query,
     stream_messages,
 )
-from tests.realtime.harness import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +32,10 @@ def test_postgres_restart_under_load(private_pg, private_redis, web_servers):
         private_pg.restart()
         back_at = time.monotonic()
         load.wait_for_more(40)
-        wait_until(
+        wait_for(
             lambda: first_success_after(load.answers(), back_at) is not None,
-            20,
-            "no write succeeded after PostgreSQL came back",
+            timeout=20,
+            message="no write succeeded after PostgreSQL came back",
         )
     answers = load.answers()
     statuses = Counter(a.status for a in answers)
@@ -65,7 +65,7 @@ def test_postgres_restart_under_load(private_pg, private_redis, web_servers):
         events = Counter(m for _, _, m in stream_messages(private_redis.url))
         return events if set(events) == set(stored) else None
 
-    events = wait_until(published, 15, "an event per stored message", every=0.2)
+    events = wait_for(published, timeout=15, message="an event per stored message", interval=0.2)
     assert set(events.values()) == {1}, "an event was published twice"
     measured(
         fault="PostgreSQL restart (fast shutdown) under load",

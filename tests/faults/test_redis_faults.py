@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 import redis
 
+from testkit.processes import wait_for
 from tests.faults.conftest import measured
 from tests.faults.servers import Load, open_writers, stream_messages
-from tests.realtime.harness import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_redis_paused_under_load(private_redis, web_servers, mode):
         paused_at = time.monotonic()
         control.execute_command("CLIENT", "PAUSE", PAUSE_MS, mode)
         resumed_at = paused_at + PAUSE_MS / 1000
-        wait_until(lambda: time.monotonic() > resumed_at + 1, 10, "the pause to end")
+        wait_for(lambda: time.monotonic() > resumed_at + 1, timeout=10, message="the pause to end")
         load.wait_for_more(20)
     answers = load.answers()
     during = [a for a in answers if paused_at <= a.started < resumed_at]
@@ -64,8 +64,11 @@ def test_redis_paused_under_load(private_redis, web_servers, mode):
     slowest = max(a.seconds for a in answers)
     assert slowest < SLOWEST_REQUEST, f"a request took {slowest:.2f}s"
 
-    by_session = wait_until(
-        lambda: _published_in_order(private_redis.url, writers), 15, "every event", every=0.1
+    by_session = wait_for(
+        lambda: _published_in_order(private_redis.url, writers),
+        timeout=15,
+        message="every event",
+        interval=0.1,
     )
     caught_up = time.monotonic() - resumed_at
     _check_once_and_in_order(by_session, writers)
@@ -111,7 +114,9 @@ def test_redis_killed_under_load(private_redis, web_servers):
                 return None
         return by_session
 
-    by_session = wait_until(published, 20, "every event written since the kill", every=0.1)
+    by_session = wait_for(
+        published, timeout=20, message="every event written since the kill", interval=0.1
+    )
     caught_up = time.monotonic() - back_at
     _check_once_and_in_order(by_session, writers, since=since)
     measured(

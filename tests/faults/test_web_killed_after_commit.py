@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
+from testkit.processes import wait_for
 from tests.faults.conftest import measured
 from tests.faults.servers import open_writers, query, request, stream_messages
-from tests.realtime.harness import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +42,16 @@ def test_web_killed_between_commit_and_publish(private_pg, private_redis, web_se
     def relayed() -> bool:
         return any(m == message_id for _, _, m in stream_messages(private_redis.url))
 
-    wait_until(relayed, 15, "the relay to publish the orphaned event", every=0.1)
+    wait_for(relayed, timeout=15, message="the relay to publish the orphaned event", interval=0.1)
     recovery = time.monotonic() - killed_at
     # A later write on the same session comes after it, and nothing is doubled.
     later = request(healthy.url, "POST", path, {"message": "después"}, writer.token)
     assert later.status == 201
     later_id = later.body["data"]["id"]
-    wait_until(
+    wait_for(
         lambda: any(m == later_id for _, _, m in stream_messages(private_redis.url)),
-        15,
-        "the later event",
+        timeout=15,
+        message="the later event",
     )
     events = stream_messages(private_redis.url)
     counts = Counter(m for _, _, m in events)

@@ -11,9 +11,9 @@ from collections import Counter
 import pytest
 import redis
 
+from testkit.processes import celery_control, celery_worker, wait_for
 from tests.faults.conftest import measured
 from tests.faults.servers import EVENT_STREAM, query
-from tests.processes.helpers import celery_control, celery_worker, wait_for
 from tests.processes.test_worker import (
     AUTO_ASSIGN,
     CAPACITIES,
