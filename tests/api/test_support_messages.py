@@ -67,10 +67,7 @@ def test_support_message_returns_201_for_each_support_role(
     assert body["message"] == MSG_SENT
     data = body["data"]
     assert set(data) == MESSAGE_FIELDS
-<<<<<<< HEAD
     assert data["attachments"] == []
-=======
->>>>>>> aba58ff (One test toolkit: chat actions and database reads in tests/helpers.py, one set of expected shapes and messages in tests/spec_shapes.py, account fixtures in conftest; testkit/ (process harness for gunicorn/Celery/any server, free_port, throwaway databases) shared by tests and bench; Totals.average replaces four properties; one from/to query schema)
     assert uuid.UUID(data["id"])
     assert data["sessionId"] == session["id"]
     assert data["message"] == "Hola, ¿en qué puedo ayudarte?"
