@@ -17,6 +17,7 @@ from supportapp.extensions import db
 from tests.conftest import Account
 
 DEFAULT_REPLY = "Hola, ¿en qué puedo ayudarte?"
+_UNSET: Any = object()
 
 
 def _call(
@@ -58,13 +59,15 @@ def close(client, session_id, account, *, expect: int | None = None) -> Any:
 
 
 def reply(
-    client, session_id, account, message=None, *, template_id=None, expect: int | None = None
+    client, session_id, account, message=_UNSET, *, template_id=None, expect: int | None = None
 ) -> Any:
-    """POST /api/chat/session/:id/support-message with `message`, a `template_id`, or both
-    (without either: a default text)."""
+    """POST /api/chat/session/:id/support-message with `message` (None is sent as null), a
+    `template_id`, or both; without either, a default text."""
     body: dict[str, Any] = {}
-    if message is not None or template_id is None:
-        body["message"] = DEFAULT_REPLY if message is None else message
+    if message is not _UNSET:
+        body["message"] = message
+    elif template_id is None:
+        body["message"] = DEFAULT_REPLY
     if template_id is not None:
         body["templateId"] = template_id
     return _call(client, "POST", session_id, "support-message", account, body, expect)

@@ -28,7 +28,11 @@ def readme_rows() -> dict[str, str]:
 
 
 def declared() -> dict[str, str]:
-    return {s.name: NO_DEFAULT if s.default is None else s.default for s in SETTINGS}
+    """Variable → default; a default under the repository is written relative to it (`./var`)."""
+    root = f"{ROOT_DIR}/"
+    return {
+        s.name: NO_DEFAULT if s.default is None else s.default.replace(root, "./") for s in SETTINGS
+    }
 
 
 def test_readme_configuration_table_matches_the_settings_declaration():
