@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_cors import CORS
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from supportapp import auth, telemetry
 from supportapp.api.blueprint import register_security
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"]
     configure_logging(app.config["LOG_LEVEL"])
+    _trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
 
     db.init_app(app)
     _configure_connections(app)
@@ -57,6 +59,15 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     jobs.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind `hops` proxies, the client address and scheme are the ones the nearest `hops`
+    entries of X-Forwarded-For / -Proto name; everything (rate limits, audit rows, logs) reads
+    them from request.remote_addr / request.scheme afterwards. With 0, the headers are ignored:
+    trusting them without a proxy that overwrites them would let a client pick its address."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _configure_connections(app: Flask) -> None:

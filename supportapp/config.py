@@ -6,6 +6,7 @@ A bad value stops the process with a message naming the variable, never a traceb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -262,12 +263,42 @@ SETTINGS: tuple[Setting, ...] = (
         "closed sessions' content older than this is erased (0 = keep)",
         _non_negative_int,
     ),
+    Setting(
+        "SESSION_OPEN_RATE_LIMIT",
+        "5/minute",
+        "chat sessions a user may open (POST /api/chat/sessions)",
+        _rate_limit,
+    ),
+    Setting(
+        "MAX_OPEN_SESSIONS_PER_USER",
+        "3",
+        "sessions a user may hold that are not closed",
+        _positive_int,
+    ),
+    Setting(
+        "TRUSTED_PROXY_HOPS",
+        "0",
+        "proxies in front whose X-Forwarded-For/-Proto are trusted (1 on Heroku-style routers)",
+        _non_negative_int,
+    ),
     Setting("MAX_CONTENT_LENGTH", "65536", "largest accepted request body in bytes", _positive_int),
     Setting(
         "EVENT_STREAM_MAXLEN", "100000", "events kept in the Redis stream for replay", _positive_int
     ),
     Setting(
         "WS_PING_INTERVAL", "25", "seconds between server pings on each WebSocket", _positive_int
+    ),
+    Setting(
+        "WS_MAX_SOCKETS_PER_USER",
+        "20",
+        "open WebSockets per user across all web processes (the next is closed with 4429)",
+        _positive_int,
+    ),
+    Setting(
+        "WS_SEND_TIMEOUT",
+        "10",
+        "seconds a WebSocket send may take before the socket is closed",
+        _positive_int,
     ),
     Setting("AUTO_ASSIGN_ENABLED", "true", "assign pending sessions automatically", _bool),
     Setting(
@@ -422,13 +453,59 @@ def _secret_file() -> Path:
 def _development_secret() -> str:
     """A random secret generated once and kept under ./var, so restarts keep sessions valid."""
     path = _secret_file()
-    if path.exists():
-        return path.read_text().strip()
+    if not path.exists():
+        write_secret_file(path, secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def write_secret_file(path: Path, secret: str) -> None:
+    """Create `path` holding `secret`, readable by its owner only from the first byte on.
+
+    The secret goes to a private temporary file (mode 0600 at creation, never widened by the
+    umask) that is then hard-linked into place: the file appears whole or not at all, and when
+    several processes start at once the first link wins and every process reads that one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
-    return secret
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # Another process may have created it first: its secret is then the one.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+# Settings whose values are never shown back, not even in a configuration error.
+SECRET_SETTINGS = frozenset(
+    {
+        "JWT_SECRET_KEY",
+        "JWT_PUBLIC_KEY",
+        "VAPID_PRIVATE_KEY",
+        "VAPID_PUBLIC_KEY",
+        "NOTIFY_WEBHOOK_SECRET",
+    }
+)
+_URL_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
+
+
+def masked(name: str, raw: str) -> str:
+    """How a configuration error shows a value: secrets, keys and PEMs not at all, URLs
+    without their password."""
+    if name in SECRET_SETTINGS or "-----BEGIN" in raw or "SECRET" in name or "KEY" in name:
+        return "<hidden>"
+    return _URL_PASSWORD.sub(r"\1***@", raw)
+
+
+def _problem(name: str, raw: str, exc: Exception) -> str:
+    shown = masked(name, raw)
+    reason = str(exc).replace(raw, shown)  # a parser may quote the value it refused
+    if shown == "<hidden>":
+        return f"{name} (value hidden): {reason}"
+    return f"{name}={shown!r}: {reason}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -444,7 +521,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         try:
             values[setting.name] = setting.parse(raw)
         except ValueError as exc:
-            problems.append(f"{setting.name}={raw!r}: {exc}")
+            problems.append(_problem(setting.name, raw, exc))
     for required in ("DATABASE_URL", "REDIS_URL"):
         if values.get(required) is None:
             problems.append(f"{required} is required")
@@ -564,7 +641,10 @@ class Config:
             "RATELIMIT_HEADERS_ENABLED": False,
             "RATELIMIT_STRATEGY": "moving-window",
             "RATELIMIT_KEY_PREFIX": "supportapp-rl",
-            "RATELIMIT_SWALLOW_ERRORS": False,
+            # Fail open: without Redis, login and register are served unlimited (and logged),
+            # like the per-user limits (auth/blocklist.py). An unresponsive Redis costs at most
+            # about a second before that.
+            "RATELIMIT_SWALLOW_ERRORS": True,
             "API_TITLE": "supportapp",
             "API_VERSION": "1.0.0",
             "OPENAPI_VERSION": "3.0.3",

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -20,6 +23,9 @@ MSG_SESSION_NOT_FOUND = "Sesión de chat no encontrada"
 MSG_AGENT_AT_CAPACITY = "El agente de soporte ha alcanzado su límite de chats concurrentes"
 MSG_TOO_MANY_MESSAGES = "Demasiados mensajes enviados. Intenta de nuevo en unos minutos"
 MSG_TOO_MANY_REQUESTS = "Demasiadas solicitudes. Intenta de nuevo en unos minutos"
+MSG_TOO_MANY_SESSIONS = (
+    "Demasiadas sesiones abiertas en poco tiempo. Intenta de nuevo en unos minutos"
+)
 MSG_INTERNAL = "Error interno del servidor"
 MSG_VALIDATION = "Error de validación"
 MSG_UNAVAILABLE = "Servicio no disponible temporalmente. Intenta de nuevo en unos segundos"
@@ -145,10 +151,14 @@ def register_error_handlers(app: Flask) -> None:
         if status >= 500:
             return _internal_error(error)
         message = _HTTP_MESSAGES.get(status, error.description or "Error")
+        if isinstance(error, RateLimitExceeded):
+            message = error.description or message
         response = envelope_error(status, message)
         if status == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
         retry_after = getattr(error, "retry_after", None)
+        if isinstance(error, RateLimitExceeded):
+            retry_after = _retry_after_of_breach()
         if retry_after:
             response.headers["Retry-After"] = str(retry_after)
         return response
@@ -191,6 +201,18 @@ def _unavailable(error: BaseException) -> ResponseReturnValue:
     response = envelope_error(503, MSG_UNAVAILABLE)
     response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
     return response
+
+
+def _retry_after_of_breach() -> int:
+    """Seconds until flask-limiter's breached limit lets a request through again."""
+    from supportapp.extensions import limiter
+
+    try:
+        limit = limiter.current_limit
+        return max(1, math.ceil(limit.reset_at - time.time())) if limit else 1
+    except Exception:  # the storage went away between the hit and this read
+        log.warning("could not read the breached limit's reset time", exc_info=True)
+        return 1
 
 
 def _validation_messages(error: HTTPException) -> dict[str, list[str]] | None:

@@ -64,6 +64,10 @@ def test_environ(database_url: str, redis_url: str) -> dict[str, str]:
         "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256-0123456789",
         "LOG_LEVEL": "WARNING",
         "AUTO_ASSIGN_ENABLED": "false",
+        # Most tests open many sessions per user; the abuse limits have their own tests
+        # (tests/api/test_abuse_limits.py), which set them back to their defaults.
+        "MAX_OPEN_SESSIONS_PER_USER": "1000",
+        "SESSION_OPEN_RATE_LIMIT": "1000/minute",
     }
 
 

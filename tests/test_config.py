@@ -189,3 +189,78 @@ def test_test_only_switches_are_refused_outside_tests(name, environment):
     message = config_error(**{name: "true", "APP_ENV": environment})
     assert f"{name} is only allowed with APP_ENV=testing" in message
     assert settings(**{name: "true", "APP_ENV": "testing"})[name] is True
+
+
+# --- issue 12 item 10: no secret in an error, the secret file born private -----------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret"),
+    [
+        ("DATABASE_URL", "mysql://app:hunter2pass@db/supportapp", "hunter2pass"),
+        ("REDIS_URL", "http://:r3d1s-pass@cache:6379/0", "r3d1s-pass"),
+        ("NOTIFY_WEBHOOK_URL", "ftp://hook:w3bh00k@example.com/x", "w3bh00k"),
+        (
+            "VAPID_PRIVATE_KEY",
+            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAsecretbits\n-----END",
+            "MIGHAgEA",
+        ),
+        ("VAPID_PUBLIC_KEY", "not-a-key-but-maybe-private-material", "private-material"),
+        ("JWT_ACCESS_TTL", "fifteen", None),
+    ],
+)
+def test_a_config_error_names_the_variable_and_never_echoes_a_secret(name, value, secret):
+    message = config_error(**{name: value})
+
+    assert name in message
+    if secret is not None:
+        assert secret not in message
+    else:
+        assert value in message  # nothing secret about a number
+
+
+def test_a_url_is_shown_without_its_password():
+    message = config_error(DATABASE_URL="mysql://app:hunter2pass@db.internal/supportapp")
+
+    assert "mysql://app:***@db.internal/supportapp" in message
+
+
+def test_the_development_secret_file_is_created_atomically_with_mode_0600(var_dir, monkeypatch):
+    import os
+
+    created_modes = []
+    real_open = os.open
+
+    def spying_open(path, flags, mode=0o777, *args, **kwargs):
+        if flags & os.O_CREAT:
+            created_modes.append((str(path), flags, mode))
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spying_open)
+    os.umask(0o000)  # even with a permissive umask
+    try:
+        secret = settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
+    finally:
+        os.umask(0o022)
+
+    path = var_dir / "jwt_secret"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text() == secret
+    # Created with O_EXCL and 0600 from the start (never a moment with wider permissions),
+    # under a temporary name, then linked into place whole.
+    assert created_modes and all(
+        mode == 0o600 and flags & os.O_EXCL for _, flags, mode in created_modes
+    )
+    assert all(not p.endswith("/jwt_secret") for p, _, _ in created_modes)
+    assert sorted(p.name for p in var_dir.iterdir()) == ["jwt_secret"]
+
+
+def test_concurrent_starts_agree_on_one_development_secret(var_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(
+            pool.map(lambda _: settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"], range(16))
+        )
+
+    assert len(secrets) == 1

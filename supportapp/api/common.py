@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,32 @@ class TrimmedString(ma.fields.String):
         return result.strip()
 
 
+# Characters that draw nothing although Unicode does not class them as format or space.
+_BLANK_LOOKING = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def is_invisible(char: str) -> bool:
+    """Whitespace, control and format characters (zero-width spaces and joiners, bidi marks,
+    tags), variation selectors and the few letters and symbols that render as blanks."""
+    return (
+        char.isspace()
+        or unicodedata.category(char) in _INVISIBLE_CATEGORIES
+        or char in _BLANK_LOOKING
+        or "\ufe00" <= char <= "\ufe0f"
+        or "\U000e0100" <= char <= "\U000e01ef"
+    )
+
+
+class VisibleText(TrimmedString):
+    """Text a person can see: trimmed, and empty when it holds only invisible characters, so
+    a length rule with min=1 refuses it as empty."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result if not all(is_invisible(char) for char in result) else ""
+
+
 class PaginationSchema(ma.Schema):
     page = ma.fields.Integer(required=True)
     limit = ma.fields.Integer(required=True)
@@ -36,9 +63,23 @@ def pagination(page: int, limit: int, total: int) -> dict[str, int]:
     }
 
 
+# Deepest row a list may be read to with page × limit: an OFFSET reads and discards every row
+# before the page, so deep pages cost in proportion to their depth.
+MAX_LIST_DEPTH = 10_000
+MSG_TOO_DEEP = (
+    f"No se puede paginar más allá de {MAX_LIST_DEPTH} resultados (page × limit); "
+    "usa los filtros para acotar la lista"
+)
+
+
 class PageQuerySchema(ma.Schema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def not_too_deep(self, data, **kwargs):
+        if data["page"] * data["limit"] > MAX_LIST_DEPTH:
+            raise ma.ValidationError(MSG_TOO_DEEP, "page")
 
 
 class DateRangeQuerySchema(ma.Schema):

@@ -1,91 +1,131 @@
-"""Rate limits whose key is known only inside the view: the authenticated user, the email.
+"""Rate limits, all in Redis and shared by every web process.
 
-flask-limiter owns the Redis storage and the strategy (moving window); these decorators ask it
-directly, after authentication, so every web process shares the same counters.
+- Keyed by the client address or the email (login, register): flask-limiter's shared limits,
+  with its storage (RATELIMIT_STORAGE_URI/OPTIONS), error messages and fail-open
+  (RATELIMIT_SWALLOW_ERRORS). Our 429 handler adds Retry-After (errors.py).
+- Keyed by the authenticated user (messages, opening sessions): declared here with `per_user`,
+  but spent by the token check itself (auth/blocklist.py: check), in the one Lua script that
+  also reads the blocklist. flask-limiter can only make its own Redis calls, so using it here
+  would be a second round trip on every limited request (docs/decisions.md, "One Redis round
+  trip per request"). The windows are `limits`' moving windows in its storage and key format,
+  so flask-limiter's strategy reads and clears them like its own.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
-import math
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import redis
-from flask import current_app, request
+from flask import current_app, g, request
+from flask_jwt_extended import get_jwt
 from limits import parse
 
-from supportapp.auth.actor import current_actor
-from supportapp.errors import MSG_TOO_MANY_MESSAGES, MSG_TOO_MANY_REQUESTS, RateLimited
+from supportapp.auth import blocklist
+from supportapp.auth.blocklist import LimitHit
+from supportapp.errors import (
+    MSG_TOO_MANY_MESSAGES,
+    MSG_TOO_MANY_REQUESTS,
+    MSG_TOO_MANY_SESSIONS,
+    RateLimited,
+)
 from supportapp.extensions import limiter
 
-log = logging.getLogger(__name__)
-
-
-def enforce(setting: str, scope: str, key: str, message: str) -> None:
-    """Count one hit of `key` against the limit named by config `setting`; 429 when over it."""
-    item = parse(current_app.config[setting])
-    strategy = limiter.limiter
-    try:
-        allowed = strategy.hit(item, scope, key)
-        if not allowed:
-            reset_at, _remaining = strategy.get_window_stats(item, scope, key)
-    except redis.RedisError:
-        # PostgreSQL is the truth and the request is valid: without Redis we serve unlimited
-        # rather than fail, and say so in the logs.
-        log.warning("rate limit %s not enforced: Redis unavailable", scope, exc_info=True)
-        return
-    if not allowed:
-        raise RateLimited(message, retry_after=max(1, math.ceil(reset_at - time.time())))
-
-
-def rate_limited(setting: str, scope: str, keys: Callable[[], list[str]], message: str):
-    def decorator(func: Callable) -> Callable:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            for key in keys():
-                enforce(setting, scope, key, message)
-            return func(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
+# --- by address or email: flask-limiter ------------------------------------------------------
 
 
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def _login_keys() -> list[str]:
+def _login_email() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
-    keys = [f"ip:{_client_ip()}"]
-    if isinstance(email, str) and email.strip():
-        keys.append(f"email:{email.strip().lower()}")
-    return keys
+    return email.strip().lower() if isinstance(email, str) else ""
 
 
-login_limits = rate_limited("LOGIN_RATE_LIMIT", "login", _login_keys, MSG_TOO_MANY_REQUESTS)
-register_limit = rate_limited(
-    "REGISTER_RATE_LIMIT", "register", lambda: [f"ip:{_client_ip()}"], MSG_TOO_MANY_REQUESTS
-)
-
-guest_limit = rate_limited(
-    "GUEST_RATE_LIMIT", "guest", lambda: [f"ip:{_client_ip()}"], MSG_TOO_MANY_REQUESTS
-)
+def _config_limit(setting: str) -> Callable[[], str]:
+    return lambda: current_app.config[setting]
 
 
-def _message_keys() -> list[str]:
-    return [str(current_actor().user_id)]
+def _shared(setting: str, scope: str, key: Callable[[], str], **options: Any):
+    return limiter.shared_limit(
+        _config_limit(setting),
+        scope,
+        key_func=key,
+        error_message=MSG_TOO_MANY_REQUESTS,
+        **options,
+    )
+
+
+def login_limits(view: Callable) -> Callable:
+    """LOGIN_RATE_LIMIT per client address and, when the body names one, per email."""
+    by_email = _shared(
+        "LOGIN_RATE_LIMIT",
+        "login",
+        lambda: f"email:{_login_email()}",
+        exempt_when=lambda: not _login_email(),
+    )
+    by_address = _shared("LOGIN_RATE_LIMIT", "login", lambda: f"ip:{_client_ip()}")
+    return by_address(by_email(view))
+
+
+register_limit = _shared("REGISTER_RATE_LIMIT", "register", lambda: f"ip:{_client_ip()}")
+guest_limit = _shared("GUEST_RATE_LIMIT", "guest", lambda: f"ip:{_client_ip()}")
+
+
+# --- by user: spent with the token check -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserLimit:
+    setting: str
+    scope: str
+    message: str
+    cost: Callable[[], int] = lambda: 1
+
+    def hit(self, user_id: str) -> LimitHit:
+        item = parse(current_app.config[self.setting])
+        key = limiter.limiter.storage.prefixed_key(item.key_for(self.scope, user_id))
+        return LimitHit(key=key, limit=item.amount, window=item.get_expiry(), cost=self.cost())
+
+
+def _opening_message_cost() -> int:
+    body = request.get_json(silent=True)
+    message = body.get("message") if isinstance(body, dict) else None
+    return 1 if isinstance(message, str) and message.strip() else 0
 
 
 # One budget per user shared by user messages, support messages and opening messages.
-message_limit = rate_limited("MESSAGE_RATE_LIMIT", "messages", _message_keys, MSG_TOO_MANY_MESSAGES)
+MESSAGES = UserLimit("MESSAGE_RATE_LIMIT", "messages", MSG_TOO_MANY_MESSAGES)
+OPENING_MESSAGE = UserLimit(
+    "MESSAGE_RATE_LIMIT", "messages", MSG_TOO_MANY_MESSAGES, _opening_message_cost
+)
+SESSION_OPENING = UserLimit("SESSION_OPEN_RATE_LIMIT", "session-open", MSG_TOO_MANY_SESSIONS)
 
 
-def spend_message_budget() -> None:
-    """Count one message for a view that writes a message only sometimes (opening a session)."""
-    for key in _message_keys():
-        enforce("MESSAGE_RATE_LIMIT", "messages", key, MSG_TOO_MANY_MESSAGES)
+def per_user(*limits: UserLimit) -> Callable[[Callable], Callable]:
+    """Declare the per-user limits of a view that requires an access token. The token check
+    spends them (auth/__init__.py: token_is_revoked reads `user_limits`); the view answers
+    429 with Retry-After when one refused the request."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            verdict = g.get("token_verdict")
+            if verdict is None:  # the token was not checked through the loader: check it now
+                claims = get_jwt()
+                verdict = blocklist.check(claims, [lim.hit(claims["sub"]) for lim in limits])
+            if verdict.refused is not None:
+                raise RateLimited(limits[verdict.refused].message, verdict.retry_after)
+            return view(*args, **kwargs)
+
+        wrapper.user_limits = limits  # outer functools.wraps copy it
+        return wrapper
+
+    return decorator
+
+
+message_limit = per_user(MESSAGES)
+opening_limits = per_user(SESSION_OPENING, OPENING_MESSAGE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import marshmallow as ma
 from flask_smorest import Api as SmorestApi
@@ -10,6 +10,7 @@ from webargs.flaskparser import FlaskParser, abort
 
 MSG_INVALID_JSON = "El cuerpo de la solicitud no es un JSON válido."
 MSG_NUL_CHARACTER = "El texto no puede contener el carácter nulo (U+0000)"
+MSG_LONE_SURROGATE = "El texto contiene un carácter inválido (sustituto UTF-16 sin pareja)"
 
 
 class Parser(FlaskParser):
@@ -25,23 +26,41 @@ class Parser(FlaskParser):
         abort(400, exc=error, messages={"json": {"_schema": [MSG_INVALID_JSON]}})
 
     def pre_load(self, location_data, *, schema, req, location):
-        """PostgreSQL text cannot hold U+0000: refuse it as invalid input instead of a 500."""
+        """Text no store accepts, refused as invalid input on its field instead of a 500:
+        U+0000 (PostgreSQL text cannot hold it) and a lone UTF-16 surrogate (`"\\ud800"`
+        in JSON decodes to a string no UTF-8 encoder accepts: the driver, logs, Redis)."""
         if not isinstance(location_data, Mapping):
             return location_data  # not an object: the schema itself refuses it
         names = [field.data_key or name for name, field in schema.fields.items()]
-        bad = [name for name in names if name in location_data and _has_nul(location_data[name])]
-        if bad:
-            raise ma.ValidationError({name: [MSG_NUL_CHARACTER] for name in bad})
+        errors: dict[str, list[str]] = {}
+        for name in names:
+            if name not in location_data:
+                continue
+            if _holds(location_data[name], _lone_surrogate):
+                errors[name] = [MSG_LONE_SURROGATE]
+            elif _holds(location_data[name], _nul):
+                errors[name] = [MSG_NUL_CHARACTER]
+        if errors:
+            raise ma.ValidationError(errors)
         return location_data
 
 
-def _has_nul(value) -> bool:
+def _nul(text: str) -> bool:
+    return "\x00" in text
+
+
+def _lone_surrogate(text: str) -> bool:
+    # A pair written as two escapes is joined by the JSON decoder; what is left is alone.
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def _holds(value, bad: Callable[[str], bool]) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return bad(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_holds(k, bad) or _holds(v, bad) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
+        return any(_holds(item, bad) for item in value)
     return False
 
 

@@ -62,6 +62,10 @@ class SupportAgent(db.Model):
     is_active: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=True, server_default=text("true")
     )
+    # Set when an admin made the agent inactive: only an admin may make them active again.
+    deactivated_by_admin: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
     max_concurrent_chats: Mapped[int] = mapped_column(
         Integer, nullable=False, default=5, server_default=text("5")
     )

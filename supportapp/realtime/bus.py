@@ -106,12 +106,44 @@ def _script(client: redis.Redis):
     return script
 
 
+def event_stream_maxlen() -> int:
+    return current_app.config.get("EVENT_STREAM_MAXLEN", 100_000)
+
+
+# Entries that are instructions to the web processes, not events: addressed to no one, so no
+# client receives them live or in a replay; the hub's reader acts on them (a revocation).
+CONTROL_FIELD = "ctl"
+
+
+def control_fields(payload: dict[str, Any]) -> dict[str, str]:
+    return {
+        "event": "",
+        "data": "{}",
+        "user": "",
+        "support": "0",
+        "ts": "",
+        CONTROL_FIELD: json.dumps(payload, separators=(",", ":")),
+    }
+
+
+def control_of(fields: dict[str, str]) -> dict[str, Any] | None:
+    """The instruction a stream entry carries, when it is a control entry."""
+    raw = fields.get(CONTROL_FIELD)
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def publish(events: list[Event]) -> list[str]:
     """Append events to the stream directly, bypassing the outbox (tools and tests that inject
     events); return their ids ([] if Redis failed). Services emit through the unit of work."""
     if not events:
         return []
-    maxlen = current_app.config.get("EVENT_STREAM_MAXLEN", 100_000)
+    maxlen = event_stream_maxlen()
     try:
         pipe = redis_client.client.pipeline(transaction=False)
         for event in events:

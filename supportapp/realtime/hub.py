@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from supportapp.realtime.bus import (
     EVENT_STREAM,
     Ephemeral,
     StreamEvent,
+    control_of,
     ephemeral_channel,
     parse_entry,
 )
@@ -32,9 +34,15 @@ from supportapp.realtime.bus import (
 log = logging.getLogger(__name__)
 
 OVERFLOW_CLOSE_CODE = 4409
+REVOKED_CLOSE_CODE = 4401
+TOO_MANY_SOCKETS_CLOSE_CODE = 4429
 CLIENT_BUFFER = 1000
 READ_BLOCK_MS = 5000
 READ_COUNT = 500
+# A socket's slot in its user's count (sockets_key) lives this long unless its process renews
+# it; the reader renews every slot of the process each third of it. A crashed process's slots
+# expire by themselves.
+SOCKET_LEASE = 60
 
 # Told to every local socket when the reader gets Redis back after losing it: events published
 # meanwhile may never have reached the stream, so clients refetch what they show over REST.
@@ -59,9 +67,26 @@ class Subscriber:
     wake: Callable[[], None] = _nothing
     buffer: deque = field(default_factory=deque)
     overflowed: bool = False
+    # The token the socket authenticated with, to match revocations (auth/blocklist.py).
+    login_id: str | None = None
+    token_id: str | None = None
+    issued_ms: int = 0
+    socket_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    revoked: bool = False
 
     def may_see(self, event: StreamEvent | Ephemeral) -> bool:
         return (self.is_support and event.to_support) or event.user_id == self.user_id
+
+    def covered_by(self, revocation: dict[str, Any]) -> bool:
+        """Whether a revocation (blocklist.revoke_login / revoke_user) covers this socket's
+        token: all of the user's tokens issued before a moment, or its login, or the token."""
+        if revocation.get("user") != self.user_id:
+            return False
+        before = revocation.get("before")
+        if isinstance(before, int) and self.issued_ms < before:
+            return True
+        login, token = revocation.get("login"), revocation.get("token")
+        return bool(login and login == self.login_id) or bool(token and token == self.token_id)
 
     def offer(self, item: StreamEvent | Ephemeral | dict[str, Any]) -> bool:
         """Buffer `item` if this socket may see it; True when the drainer has work to do."""
@@ -93,6 +118,7 @@ class Hub:
         self._position: str | None = None
         self._started = threading.Event()
         self._redis_url: str | None = None
+        self._renew_at = 0.0
 
     # -- subscribers ---------------------------------------------------------------------
 
@@ -110,6 +136,43 @@ class Hub:
     @property
     def size(self) -> int:
         return len(self._subscribers)
+
+    def _dispatch_entries(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        events = []
+        for entry in entries:
+            control = control_of(entry[1])
+            if control is None:
+                events.append(parse_entry(entry))
+            elif isinstance(control.get("revoke"), dict):
+                self._revoke(control["revoke"])
+        if events:
+            self._dispatch(events)
+
+    def _revoke(self, revocation: dict[str, Any]) -> None:
+        """Flag and wake every local socket the revocation covers; its thread closes it 4401."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            if subscriber.covered_by(revocation):
+                subscriber.revoked = True
+                subscriber.wake()
+
+    def _renew_slots(self, client: redis.Redis) -> None:
+        """Keep this process's sockets counted in their users' slot sets (one pipeline)."""
+        now = time.time()
+        if now < self._renew_at:
+            return
+        self._renew_at = now + SOCKET_LEASE / 3
+        with self._lock:
+            subscribers = list(self._subscribers)
+        if not subscribers:
+            return
+        pipe = client.pipeline(transaction=False)
+        for subscriber in subscribers:
+            key = sockets_key(subscriber.user_id)
+            pipe.zadd(key, {subscriber.socket_id: now + SOCKET_LEASE}, xx=True)
+            pipe.expire(key, SOCKET_LEASE)
+        pipe.execute()
 
     def _dispatch(self, items: list[StreamEvent | Ephemeral | dict[str, Any]]) -> None:
         """Offer a batch to every subscriber, then wake each one that got something once."""
@@ -170,7 +233,8 @@ class Hub:
                 for _stream, entries in reply or []:
                     if entries:
                         self._position = entries[-1][0]
-                        self._dispatch([parse_entry(entry) for entry in entries])
+                        self._dispatch_entries(entries)
+                self._renew_slots(client)
             except redis.RedisError:
                 log.warning(
                     "event stream reader lost Redis; retrying in %.1fs", backoff, exc_info=True
@@ -213,3 +277,47 @@ class Hub:
 
 
 hub = Hub()
+
+
+# --- sockets per user, across processes --------------------------------------------------------
+
+
+def sockets_key(user_id: str) -> str:
+    return f"supportapp:ws:sockets:{user_id}"
+
+
+# KEYS[1]: the user's slots (socket id → lease end). ARGV: now, lease end, max, socket id.
+_CLAIM_SLOT = """
+redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1])
+if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('zadd', KEYS[1], ARGV[2], ARGV[4])
+redis.call('expire', KEYS[1], tonumber(ARGV[2]) - tonumber(ARGV[1]) + 1)
+return 1
+"""
+
+
+def claim_slot(client: redis.Redis, subscriber: Subscriber, max_sockets: int) -> bool:
+    """Count the socket against its user's WS_MAX_SOCKETS_PER_USER, across all processes;
+    False when the user already holds that many. Without Redis: allowed (logged)."""
+    now = time.time()
+    try:
+        claimed = client.eval(
+            _CLAIM_SLOT,
+            1,
+            sockets_key(subscriber.user_id),
+            repr(now),
+            repr(now + SOCKET_LEASE),
+            max_sockets,
+            subscriber.socket_id,
+        )
+    except redis.RedisError:
+        log.warning("socket limit not enforced: Redis unavailable", exc_info=True)
+        return True
+    return bool(claimed)
+
+
+def release_slot(client: redis.Redis, subscriber: Subscriber) -> None:
+    try:
+        client.zrem(sockets_key(subscriber.user_id), subscriber.socket_id)
+    except redis.RedisError:
+        log.warning("could not release a socket slot (it expires by itself)", exc_info=True)

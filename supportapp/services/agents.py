@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from supportapp.auth.actor import Actor
-from supportapp.errors import Conflict, NotFound, ValidationFailed
+from supportapp.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from supportapp.extensions import db
 from supportapp.jobs import request_auto_assignment
 from supportapp.models import SUPPORT_ROLES, Presence, SupportAgent, User
@@ -17,11 +17,15 @@ from supportapp.representations import agent_dict
 from supportapp.services import audit
 from supportapp.services.presence import presence_of, set_presence
 from supportapp.services.unit_of_work import unit_of_work
+from supportapp.services.users import revoke_tokens_of
 
 MSG_AGENT_NOT_FOUND = "Agente de soporte no encontrado"
 MSG_USER_NOT_FOUND = "El usuario no existe"
 MSG_USER_NOT_STAFF = "El usuario debe tener rol support, admin o superadmin"
 MSG_ALREADY_AGENT = "El usuario ya es un agente de soporte"
+MSG_REACTIVATION_FORBIDDEN = (
+    "Un administrador desactivó tu perfil de agente; solo un administrador puede reactivarlo"
+)
 
 EDITABLE = {"name": "name", "isActive": "is_active", "maxConcurrentChats": "max_concurrent_chats"}
 # The agent's own choices: `presence` in the API is the availability they pick.
@@ -119,6 +123,27 @@ def update_my_agent(actor: Actor, changes: dict[str, Any]) -> SupportAgent:
     return agent
 
 
+def _settle_activation(
+    uow, actor: Actor, agent: SupportAgent, was: bool | None, becomes: bool | None
+) -> None:
+    """Who may switch an agent on and off. An agent who went away by themselves comes back by
+    themselves; one an admin deactivated comes back only through an admin (403 otherwise).
+    An admin deactivating someone else's profile changes what that user may do (take chats,
+    come back), so the user's tokens issued before are revoked and their sockets closed."""
+    if was is None or becomes is None or was == becomes:
+        return
+    by_admin = actor.is_admin and actor.user_id != agent.user_id
+    if becomes:
+        if agent.deactivated_by_admin and not actor.is_admin:
+            raise Forbidden(MSG_REACTIVATION_FORBIDDEN)
+        agent.deactivated_by_admin = False
+        return
+    agent.deactivated_by_admin = by_admin
+    if by_admin:
+        user_id = agent.user_id
+        uow.after_commit(lambda: revoke_tokens_of(user_id, "agent deactivated by an admin"))
+
+
 def _apply(
     uow, actor: Actor, agent: SupportAgent, changes: dict[str, Any], editable: dict[str, str]
 ) -> None:
@@ -126,6 +151,7 @@ def _apply(
     after = {key: changes[key] for key in before}
     if before == after:
         return
+    _settle_activation(uow, actor, agent, before.get("isActive"), after.get("isActive"))
     for key, value in after.items():
         setattr(agent, editable[key], value)
     # The stored presence reflects the sockets; only the availability part can change here.

@@ -21,12 +21,14 @@ from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, Forbidden, Valida
 from supportapp.extensions import db
 from supportapp.jobs import request_auto_assignment
 from supportapp.models import (
+    SUPPORT_ROLES,
     Availability,
     ChatMessage,
     ChatSession,
     ChatTransfer,
     SessionStatus,
     SupportAgent,
+    User,
     team_members,
 )
 from supportapp.models.base import utcnow
@@ -40,6 +42,10 @@ from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
 MSG_AGENT_INACTIVE = "El agente de soporte no está activo"
 MSG_ALREADY_THEIRS = "La sesión ya está asignada a ese agente"
+MSG_AGENT_NOT_STAFF = "El usuario del agente de soporte ya no pertenece al equipo de soporte"
+MSG_TAKEN_BY_OTHER = (
+    "La sesión ya está atendida por otro agente; solo un administrador puede reasignarla"
+)
 AUTO_ASSIGN_BATCH = 200
 
 
@@ -57,15 +63,14 @@ def assign_session(
         session = db.session.scalar(
             select(ChatSession).where(ChatSession.id == session_id).with_for_update()
         )
-        agent = _lock_agents(session.support_agent_id if session else None, agent_id).get(agent_id)
-        if agent is None:
-            raise ValidationFailed.field("supportAgentId", MSG_AGENT_NOT_FOUND)
-        if not agent.is_active:
-            raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
+        agent = ensure_assignable(
+            _lock_agents(session.support_agent_id if session else None, agent_id).get(agent_id)
+        )
         if not actor.is_admin and agent.user_id != actor.user_id:
             raise Forbidden()
         ensure_visible(actor, session)
         ensure_open(session)
+        ensure_may_take(actor, session, agent)
         if session.support_agent_id != agent.id or session.status != SessionStatus.ACTIVE:
             if agent.current_active_chats >= agent.max_concurrent_chats:
                 raise Conflict(MSG_AGENT_AT_CAPACITY)
@@ -78,9 +83,7 @@ def give_to_agent(
     uow: UnitOfWork, actor: Actor, session: ChatSession, agent_id: uuid.UUID
 ) -> SupportAgent:
     """Assign a locked, open session to an agent inside the caller's transaction."""
-    agent = _lock_agents(session.support_agent_id, agent_id)[agent_id]
-    if not agent.is_active:
-        raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
+    agent = ensure_assignable(_lock_agents(session.support_agent_id, agent_id).get(agent_id))
     if agent.current_active_chats >= agent.max_concurrent_chats:
         raise Conflict(MSG_AGENT_AT_CAPACITY)
     _record_assignment(uow, actor, session, agent, utcnow())
@@ -101,11 +104,7 @@ def transfer_session(
         )
         ensure_visible(actor, session)
         agents = _lock_agents(session.support_agent_id, agent_id)
-        target = agents.get(agent_id)
-        if target is None:
-            raise ValidationFailed.field("supportAgentId", MSG_AGENT_NOT_FOUND)
-        if not target.is_active:
-            raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
+        target = ensure_assignable(agents.get(agent_id))
         current = agents.get(session.support_agent_id) if session.support_agent_id else None
         if not actor.is_admin and (current is None or current.user_id != actor.user_id):
             raise Forbidden()
@@ -200,18 +199,48 @@ def _lock_agents(
     previous_id: uuid.UUID | None, agent_id: uuid.UUID
 ) -> dict[uuid.UUID, SupportAgent]:
     """Lock the session's current agent and the target agent, in id order; the existing ones
-    by id, freshly read."""
+    by id, freshly read, each with `is_staff` set from its user's current role."""
     ids = sorted({agent_id, previous_id} - {None}, key=str)
-    return {
-        a.id: a
-        for a in db.session.scalars(
-            select(SupportAgent)
-            .where(SupportAgent.id.in_(ids))
-            .order_by(SupportAgent.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
+    found = {}
+    for agent, role in db.session.execute(
+        select(SupportAgent, User.role)
+        .join(User, User.id == SupportAgent.user_id)
+        .where(SupportAgent.id.in_(ids))
+        .order_by(SupportAgent.id)
+        .with_for_update(of=SupportAgent)
+        .execution_options(populate_existing=True)
+    ):
+        agent.is_staff = role in SUPPORT_ROLES
+        found[agent.id] = agent
+    return found
+
+
+def ensure_assignable(agent: SupportAgent | None) -> SupportAgent:
+    """An agent takes chats only while the profile is active and its user is still staff
+    (support, admin or superadmin): a demoted user's leftover profile is never assigned."""
+    if agent is None:
+        raise ValidationFailed.field("supportAgentId", MSG_AGENT_NOT_FOUND)
+    if not agent.is_staff:
+        raise ValidationFailed.field("supportAgentId", MSG_AGENT_NOT_STAFF)
+    if not agent.is_active:
+        raise ValidationFailed.field("supportAgentId", MSG_AGENT_INACTIVE)
+    return agent
+
+
+def ensure_may_take(actor: Actor, session: ChatSession, agent: SupportAgent) -> None:
+    """Who may give a session to an agent: admins, anyone; `support`, only to their own
+    profile, and only a pending session or one already theirs — not another agent's chat."""
+    if actor.is_admin:
+        return
+    if agent.user_id != actor.user_id:
+        raise Forbidden()
+    taken_by_other = (
+        session.status == SessionStatus.ACTIVE
+        and session.support_agent_id is not None
+        and session.support_agent_id != agent.id
+    )
+    if taken_by_other:
+        raise Forbidden(MSG_TAKEN_BY_OTHER)
 
 
 # --- automatic assignment -----------------------------------------------------------------
@@ -238,12 +267,14 @@ def auto_assign_batch(batch_size: int = AUTO_ASSIGN_BATCH) -> int:
         agents = list(
             db.session.scalars(
                 select(SupportAgent)
+                .join(User, User.id == SupportAgent.user_id)
                 .where(
                     SupportAgent.is_active.is_(True),
                     SupportAgent.current_active_chats < SupportAgent.max_concurrent_chats,
                     *_routable(),
+                    User.role.in_(SUPPORT_ROLES),  # a demoted user's profile is skipped
                 )
-                .with_for_update(skip_locked=True)
+                .with_for_update(of=SupportAgent, skip_locked=True)
             )
         )
         plan = _plan(queued, agents, _team_routes(queued, agents))

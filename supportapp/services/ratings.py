@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from supportapp.auth.actor import Actor
 from supportapp.errors import Conflict, Forbidden
 from supportapp.extensions import db
-from supportapp.models import SessionRating, SessionStatus
+from supportapp.models import SessionRating, SessionStatus, SupportAgent
 from supportapp.realtime import events
 from supportapp.services.sessions import get_visible_session
 from supportapp.services.unit_of_work import unit_of_work
@@ -23,15 +23,27 @@ def rating_of(session_id: uuid.UUID) -> SessionRating | None:
     return db.session.scalar(select(SessionRating).where(SessionRating.session_id == session_id))
 
 
+def _handled_by(actor: Actor, session) -> bool:
+    """Whether the actor is the agent the session was assigned to (a staff member who opened
+    a session as a user and took it themselves cannot rate their own work)."""
+    if not actor.is_support or session.support_agent_id is None:
+        return False
+    agent_user = db.session.scalar(
+        select(SupportAgent.user_id).where(SupportAgent.id == session.support_agent_id)
+    )
+    return agent_user == actor.user_id
+
+
 def rate_session(
     actor: Actor, session_id: uuid.UUID, score: int, comment: str | None
 ) -> SessionRating:
     """Only the session's owner rates it (another user: 404 as for any session they cannot see;
-    support staff: 403), only once it is closed and only once (409). The rating is credited to
+    support staff: 403, also when they own it but handled it as its agent), only once it is
+    closed and only once (409). The rating is credited to
     the agent who had the session when it was closed."""
     with unit_of_work() as uow:
         session = get_visible_session(actor, session_id, lock=True)
-        if session.user_id != actor.user_id:
+        if session.user_id != actor.user_id or _handled_by(actor, session):
             raise Forbidden()
         if session.status != SessionStatus.CLOSED:
             raise Conflict(MSG_NOT_CLOSED)

@@ -38,6 +38,9 @@ from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
 MSG_SESSION_CLOSED = "La sesión de chat está cerrada"
 MSG_ALREADY_CLOSED = "La sesión de chat ya está cerrada"
+MSG_TOO_MANY_OPEN = (
+    "Ya tienes {max_open} sesiones de chat abiertas; cierra alguna antes de abrir otra"
+)
 
 SORT_COLUMNS = {
     "createdAt": ChatSession.created_at,
@@ -327,16 +330,22 @@ def transfers_of(session_id: uuid.UUID) -> list[ChatTransfer]:
 
 
 def open_session(
-    actor: Actor, first_message: str | None, team_id: uuid.UUID | None = None
+    actor: Actor,
+    first_message: str | None,
+    team_id: uuid.UUID | None = None,
+    *,
+    max_open: int,
 ) -> tuple[ChatSession, list[ChatMessage]]:
     """A user opens a `pending` session, optionally with its first message and for a public
     team; it enters the queue. Opened while the team is closed, it waits with
-    `outside_business_hours` and the agents' push goes out when the team opens."""
+    `outside_business_hours` and the agents' push goes out when the team opens. A user holds
+    at most `max_open` sessions that are not closed (409 beyond)."""
     now = utcnow()
     team = teams.public_team(team_id) if team_id is not None else None
     schedule = schedule_of(team)
     open_now = is_open(schedule, now)
     with unit_of_work() as uow:
+        ensure_may_open(actor.user_id, max_open)
         session = ChatSession(
             id=uuid.uuid4(),
             user_id=actor.user_id,
@@ -376,6 +385,19 @@ def open_session(
         if open_now:
             notify_queued(uow, [session.id], "created")
     return session, messages
+
+
+def ensure_may_open(user_id: uuid.UUID, max_open: int) -> None:
+    """The open-sessions cap. The user's row is locked first, so two concurrent openings by
+    the same user (any process) are counted one after the other and cannot both pass."""
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    open_count = db.session.scalar(
+        select(func.count())
+        .select_from(ChatSession)
+        .where(ChatSession.user_id == user_id, ChatSession.status != SessionStatus.CLOSED)
+    )
+    if open_count >= max_open:
+        raise Conflict(MSG_TOO_MANY_OPEN.format(max_open=max_open))
 
 
 # --- changing ------------------------------------------------------------------------------

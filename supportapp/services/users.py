@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 
+import redis
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
+from supportapp.auth import blocklist
 from supportapp.auth.passwords import hash_password, verify_password
-from supportapp.errors import Conflict, Forbidden, NotFound, Unauthorized
+from supportapp.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from supportapp.extensions import db
 from supportapp.models import Role, User
 from supportapp.models.base import utcnow
@@ -27,6 +30,11 @@ MSG_BAD_USER_HASH = "La verificación de identidad no es válida"
 
 GUEST_NAME = "Visitante"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+MSG_REVOCATION_UNAVAILABLE = (
+    "No se pudieron revocar los tokens: servicio no disponible. Intenta de nuevo en unos segundos"
+)
+
+log = logging.getLogger(__name__)
 
 
 def normalize_email(email: str) -> str:
@@ -132,11 +140,17 @@ def authenticate_user(*, email: str, password: str) -> User:
 
 
 def set_role(*, email: str, role: Role) -> User:
+    """Change a user's role; the tokens issued before carry the old role, so they are revoked
+    (and the user's WebSockets closed). Raises RevocationFailed when Redis could not record
+    that: the role is changed all the same, old tokens keep working until they expire."""
     user = find_by_email(email)
     if user is None:
         raise NotFound(MSG_USER_NOT_FOUND)
+    changed = user.role != role
     user.role = role
     db.session.commit()
+    if changed:
+        revoke_tokens_of(user.id, "role changed")
     return user
 
 
@@ -242,3 +256,30 @@ def user_id_for_external_subject(
         if existing is not None and existing.external_id is None and existing.erased_at is None:
             return as_id
     return ensure_external_user(subject, role=role, email=email, name=name)
+
+
+class RevocationFailed(ServiceUnavailable):
+    def __init__(self) -> None:
+        super().__init__(MSG_REVOCATION_UNAVAILABLE)
+
+
+def revoke_tokens_of(user_id: uuid.UUID, reason: str) -> None:
+    """Every token of the user issued until now stops working, everywhere."""
+    try:
+        blocklist.revoke_user(user_id, reason)
+    except redis.RedisError as exc:
+        log.error("could not revoke the tokens of user %s (%s)", user_id, reason, exc_info=True)
+        raise RevocationFailed() from exc
+
+
+def log_out(claims: dict) -> None:
+    """Revoke the login the presented token belongs to (both tokens of the pair)."""
+    try:
+        blocklist.revoke_login(claims)
+    except redis.RedisError as exc:
+        log.error("could not record a logout", exc_info=True)
+        raise RevocationFailed() from exc
+
+
+def log_out_everywhere(user_id: uuid.UUID) -> None:
+    revoke_tokens_of(user_id, "logout-all")

@@ -231,7 +231,14 @@ def test_refresh_issues_the_current_role(client, app, make_account):
     with app.app_context():
         users.set_role(email=account.email, role=Role.SUPPORT)
 
-    token = client.post("/api/auth/refresh", headers=bearer(account.refresh_token)).get_json()[
+    # The tokens issued before the change are revoked (issue 12); a new login has the new role,
+    # and so has every access token refreshed from it.
+    assert_invalid_token(client.post("/api/auth/refresh", headers=bearer(account.refresh_token)))
+    assert_invalid_token(client.get("/api/chat/sessions/all", headers=account.headers))
+    login = client.post(
+        "/api/auth/login", json={"email": account.email, "password": "password123"}
+    ).get_json()["data"]
+    token = client.post("/api/auth/refresh", headers=bearer(login["refreshToken"])).get_json()[
         "data"
     ]["accessToken"]
 
@@ -263,17 +270,23 @@ def test_logout_revokes_the_access_token(client, make_account):
     assert response.get_json()["success"] is True
     assert_invalid_token(me(client, account.headers))
     assert_invalid_token(client.post("/api/auth/logout", headers=account.headers))
+    # ... and the refresh token issued with it (issue 12).
+    assert_invalid_token(client.post("/api/auth/refresh", headers=bearer(account.refresh_token)))
 
 
-def test_logout_with_the_refresh_token_revokes_it(client, make_account):
+def test_logout_with_the_refresh_token_revokes_it_and_its_access_token(client, make_account):
     account = make_account("user")
+    other_login = client.post(
+        "/api/auth/login", json={"email": account.email, "password": "password123"}
+    ).get_json()["data"]
 
     response = client.post("/api/auth/logout", headers=bearer(account.refresh_token))
 
     assert response.status_code == 200
     assert_invalid_token(client.post("/api/auth/refresh", headers=bearer(account.refresh_token)))
-    # Only the presented token is revoked.
-    assert me(client, account.headers).status_code == 200
+    # The whole login is revoked (issue 12), not the user's other logins.
+    assert_invalid_token(me(client, account.headers))
+    assert me(client, bearer(other_login["accessToken"])).status_code == 200
 
 
 def test_logout_without_a_token_returns_401(client):

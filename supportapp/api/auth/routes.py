@@ -62,10 +62,13 @@ def issues_tokens(func: Callable) -> Callable:
 
 
 def _tokens_for(user: User) -> dict:
+    """One login: an access and a refresh token sharing a login id, so logging out with either
+    revokes both (and the access tokens later refreshed from it)."""
+    login = {blocklist.LOGIN_CLAIM: blocklist.new_login_id()}
     return {
         "user": user_dict(user),
-        "accessToken": create_access_token(identity=user),
-        "refreshToken": create_refresh_token(identity=user),
+        "accessToken": create_access_token(identity=user, additional_claims=login),
+        "refreshToken": create_refresh_token(identity=user, additional_claims=login),
     }
 
 
@@ -154,7 +157,12 @@ def refresh():
         raise Unauthorized() from exc
     user = user_service.get_signed_in_user(user_id)
     user_service.touch(user)
-    return ok({"accessToken": create_access_token(identity=user)}, "Token renovado exitosamente")
+    login_id = get_jwt().get(blocklist.LOGIN_CLAIM)
+    login = {blocklist.LOGIN_CLAIM: login_id} if login_id else None
+    return ok(
+        {"accessToken": create_access_token(identity=user, additional_claims=login)},
+        "Token renovado exitosamente",
+    )
 
 
 @bp.post("/logout")
@@ -162,10 +170,25 @@ def refresh():
 @bp.doc(security=[{"bearerAuth": []}])
 @bp.response(200, EmptyEnvelope)
 @bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def logout():
-    """Revoke the presented token (access or refresh) until it would have expired."""
-    blocklist.revoke(get_jwt())
+    """Revoke the login of the presented token: that token and the other of its pair (access
+    or refresh), and the access tokens refreshed from it. Its WebSockets close with 4401."""
+    user_service.log_out(get_jwt())
     return ok(None, "Sesión cerrada exitosamente")
+
+
+@bp.post("/logout-all")
+@jwt_required(verify_type=False)
+@bp.doc(security=[{"bearerAuth": []}])
+@bp.response(200, EmptyEnvelope)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
+def logout_all():
+    """Revoke every token of the caller issued until now, on every device (access or refresh
+    token accepted). Every WebSocket of the caller closes with 4401."""
+    user_service.log_out_everywhere(uuid.UUID(str(get_jwt_identity())))
+    return ok(None, "Todas las sesiones cerradas exitosamente")
 
 
 @bp.get("/me")

@@ -35,7 +35,7 @@ from supportapp.api.chat.schemas import (
     TransferRequestSchema,
 )
 from supportapp.api.common import PageQuerySchema, pagination, parse_date_range, parse_id
-from supportapp.api.rate_limits import message_limit, spend_message_budget
+from supportapp.api.rate_limits import message_limit, opening_limits
 from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
 from supportapp.models import SUPPORT_ROLES, Priority, Role, SessionStatus
@@ -72,15 +72,20 @@ def _page_of(page: sessions.SessionPage, page_no: int, limit: int) -> dict:
 
 @bp.post("/sessions")
 @bp.auth(USER_ROLES)
+@opening_limits
 @bp.arguments(OpenSessionSchema, required=False)
 @bp.response(201, SessionEnvelope)
+@bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(429, response="TOO_MANY_REQUESTS")
 def open_session(body: dict):
-    """Open a chat session (status `pending`), optionally with its first message."""
-    if body.get("message"):
-        spend_message_budget()
+    """Open a chat session (status `pending`), optionally with its first message. At most
+    MAX_OPEN_SESSIONS_PER_USER not closed (409), SESSION_OPEN_RATE_LIMIT openings (429); a
+    first message also spends the message budget."""
     session, first = sessions.open_session(
-        current_actor(), body.get("message"), team_id=body.get("teamId")
+        current_actor(),
+        body.get("message"),
+        team_id=body.get("teamId"),
+        max_open=current_app.config["MAX_OPEN_SESSIONS_PER_USER"],
     )
     return ok(session_dict(session, first[-1:]), "Sesión creada exitosamente")
 

@@ -13,6 +13,7 @@ from supportapp.api.common import (
     PageQuerySchema,
     PaginationSchema,
     TrimmedString,
+    VisibleText,
 )
 from supportapp.api.metrics.schemas import AdvancedStatsSchema
 from supportapp.models import Priority, SessionStatus
@@ -30,8 +31,8 @@ def _choice(values, message: str) -> ma.validate.OneOf:
     return ma.validate.OneOf([v.value if hasattr(v, "value") else v for v in values], error=message)
 
 
-class MessageText(TrimmedString):
-    """1–1000 characters once trimmed."""
+class MessageText(VisibleText):
+    """1–1000 characters once trimmed; only invisible characters count as empty."""
 
     def __init__(self, **kwargs):
         super().__init__(
@@ -385,8 +386,7 @@ class QueueQuerySchema(PageQuerySchema):
     teamId = ma.fields.UUID(metadata={"description": "Only this team's queue"})
 
 
-class StatusPageQuerySchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+class StatusPageQuerySchema(PageQuerySchema):
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
 
 
