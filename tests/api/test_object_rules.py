@@ -75,9 +75,11 @@ def test_a_profile_whose_user_is_no_longer_staff_is_not_assigned_manually(
 
 
 def test_a_profile_whose_user_is_no_longer_staff_is_skipped_by_auto_assignment(
-    app, client, make_agent, make_account, open_session
+    app, client, make_agent, make_account, open_session, monkeypatch
 ):
     from supportapp.services.assignment import auto_assign_all
+
+    monkeypatch.setitem(app.config, "ASSIGN_ONLY_ONLINE", False)  # no sockets in this test
 
     demoted, demoted_profile = make_agent(max_chats=10)
     _staff, staff_profile = make_agent(max_chats=1)
