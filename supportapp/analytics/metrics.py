@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, cast, extract, func, 
 
 from supportapp.analytics import windows
 from supportapp.analytics.histograms import Figure
+from supportapp.analytics.sla import SlaMet, sla_met
 from supportapp.analytics.stats import Range, created_counts
 from supportapp.analytics.windows import Totals
 from supportapp.auth.actor import Actor
@@ -75,6 +76,7 @@ class Figures:
     average_rating: float | None  # mean score, two decimals
     ratings_count: int
     csat: float | None  # % of ratings with score >= 4, one decimal
+    sla_met: SlaMet  # share of the sessions that met each SLA target (analytics/sla.py)
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,14 @@ def agent_metrics(window: Range, agent_id: uuid.UUID | None = None) -> list[Agen
     totals = windows.plan_totals(plan, agent_id)
     keys = [agent.id for agent in found]
     percentiles = _percentiles(window, plan, totals, agent_id, keys)
+    met = sla_met(window, by_agent=True)
     return [
-        _agent_row(agent, totals.agents.get(agent.id, Totals()), percentiles.get(agent.id, {}))
+        _agent_row(
+            agent,
+            totals.agents.get(agent.id, Totals()),
+            percentiles.get(agent.id, {}),
+            met.get(agent.id, SlaMet()),
+        )
         for agent in found
     ]
 
@@ -266,7 +274,9 @@ def metrics_for_agent(actor: Actor, agent_id: uuid.UUID, window: Range) -> Agent
     return agent_metrics(window, agent.id)[0]
 
 
-def _agent_row(agent: Any, totals: Totals, percentiles: dict[Figure, tuple]) -> AgentMetrics:
+def _agent_row(
+    agent: Any, totals: Totals, percentiles: dict[Figure, tuple], met: SlaMet
+) -> AgentMetrics:
     # Sessions with an agent are active or closed (a requeued one loses its agent).
     return AgentMetrics(
         agent_id=agent.id,
@@ -277,6 +287,7 @@ def _agent_row(agent: Any, totals: Totals, percentiles: dict[Figure, tuple]) -> 
         active_chats=totals.sessions_created - totals.sessions_closed,
         closed_chats=totals.sessions_closed,
         messages_sent=totals.messages_sent,
+        sla_met=met,
         **_figures_from(totals, percentiles),
     )
 
@@ -318,6 +329,7 @@ def team_metrics(window: Range, *, timezone: str) -> TeamMetrics:
     percentiles = _percentiles(window, plan, totals, OVERALL, [OVERALL])
     return TeamMetrics(
         **_figures_from(totals.overall, percentiles.get(OVERALL, {})),
+        sla_met=sla_met(window, by_agent=False).get(OVERALL, SlaMet()),
         by_priority=sessions_by_priority(window),
         busiest_hours=busiest_hours(window, timezone),
     )

@@ -9,6 +9,7 @@ grow with the number of sessions.
 from __future__ import annotations
 
 import functools
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -172,18 +173,25 @@ class ChatStats:
     sessions_this_month: int
 
 
-def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> ChatStats:
+def chat_stats(
+    window: Range, *, timezone: str, now: datetime | None = None, team_id: uuid.UUID | None = None
+) -> ChatStats:
     """The dashboard's eight figures, each restricted to sessions created inside `window`, in one
     statement: the hourly counters of the whole hours, raw rows for the partial hours at the
     edges and for an hour in which today/week/month starts (zones with half-hour offsets), so
-    every figure is exact and the period counts are FILTERs over the same rows."""
+    every figure is exact and the period counts are FILTERs over the same rows. For one team
+    (`team_id`) the counters do not apply: its sessions are counted through their
+    (team_id, created_at) index."""
     now = now or datetime.now(UTC)
     starts = period_starts(now, timezone)
     figures = {"total": 0, "today": 0, "week": 0, "month": 0}
     by_status = {status: dict(figures) for status in SessionStatus}
     responses, seconds = 0, 0.0
     if not window.empty:
-        statement, params = _stats_query(window, starts)
+        if team_id is not None:
+            statement, params = _team_stats_query(window, starts, team_id)
+        else:
+            statement, params = _stats_query(window, starts)
         for row in db.session.execute(statement, params):
             if row.status is None:
                 responses, seconds = int(row.responses or 0), float(row.seconds or 0.0)
@@ -202,6 +210,46 @@ def chat_stats(window: Range, *, timezone: str, now: datetime | None = None) -> 
         sessions_this_week=total["week"],
         sessions_this_month=total["month"],
     )
+
+
+def _team_stats_query(
+    window: Range, starts: dict[str, datetime], team_id: uuid.UUID
+) -> tuple[Select, dict]:
+    """The same rows as _stats_query (per status: total, today, week, month; then a row with a
+    null status holding responses and their seconds), from one team's sessions."""
+    created = [ChatSession.team_id == team_id]
+    if window.start is not None:
+        created.append(ChatSession.created_at >= window.start)
+    if window.end is not None:
+        created.append(ChatSession.created_at < window.end)
+    by_status = (
+        select(
+            cast(ChatSession.status, String).label("status"),
+            func.count().label("total"),
+            func.count().filter(ChatSession.created_at >= starts["today"]).label("today"),
+            func.count().filter(ChatSession.created_at >= starts["week"]).label("week"),
+            func.count().filter(ChatSession.created_at >= starts["month"]).label("month"),
+            literal(None).label("responses"),
+            literal(None).label("seconds"),
+        )
+        .where(*created)
+        .group_by(ChatSession.status)
+    )
+    responses = (
+        select(
+            literal(None, String),
+            literal(0),
+            literal(0),
+            literal(0),
+            literal(0),
+            func.count(ChatMessage.id),
+            func.sum(ChatMessage.response_seconds),
+        )
+        .select_from(ChatMessage)
+        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+        .where(*created, ChatMessage.response_seconds.is_not(None))
+    )
+    return union_all(by_status, responses), {}
 
 
 def _stats_query(window: Range, starts: dict[str, datetime]) -> tuple[Select, dict]:

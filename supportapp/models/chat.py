@@ -100,6 +100,14 @@ class ChatSession(db.Model):
             "resolution_warn_at",
             postgresql_where=text("status <> 'closed' AND resolution_warn_at IS NOT NULL"),
         ),
+        # The sessions that have an SLA target, by creation (analytics/sla.py: slaMet).
+        Index(
+            "ix_sessions_sla_created",
+            "created_at",
+            postgresql_where=text(
+                "first_response_due_at IS NOT NULL OR resolution_due_at IS NOT NULL"
+            ),
+        ),
         Index(
             "ix_sessions_deferred_notice",
             "deferred_notice_at",

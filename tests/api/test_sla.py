@@ -206,3 +206,56 @@ def test_resolution_breach_after_long_open_session(app, admin, targets, make_acc
         kinds = sorted((n.kind, n.target) for n in sla.sweep())
     # A breach found before its warning was sent is announced alone.
     assert kinds == [("breach", "firstResponse"), ("breach", "resolution")]
+
+
+# --- slaMet ------------------------------------------------------------------------------------
+
+
+def test_sla_met_in_advanced_stats_and_agent_metrics(
+    app, client, admin, targets, make_agent, make_account, open_session
+):
+    account, agent = make_agent()
+    user = make_account("user")
+    answered = open_session(user)  # answered in time, then closed in time
+    late = open_session(user)  # no answer until its due time passed
+    undecided = open_session(user)  # nothing due yet: not counted
+    for session in (answered, late):
+        assign(client, session["id"], agent["id"], account)
+    reply(client, answered["id"], account)
+    client.patch(f"/api/chat/session/{answered['id']}/close", headers=account.headers)
+    with app.app_context():
+        _age(late["id"], 20)  # 15-minute first-response target, 240-minute resolution
+    stats = client.get("/api/chat/stats", headers=admin.headers).get_json()["data"]
+    assert stats["advanced"]["slaMet"] == {"firstResponse": 50.0, "resolution": 100.0}
+    mine = client.get(f"/api/support/agents/{agent['id']}/metrics", headers=admin.headers)
+    assert mine.get_json()["data"]["slaMet"] == {"firstResponse": 50.0, "resolution": 100.0}
+    assert undecided["sla"]["firstResponseDueAt"] is not None
+
+
+def test_sla_met_is_null_without_targets(client, admin, make_account, open_session):
+    open_session(make_account("user"))
+    stats = client.get("/api/chat/stats", headers=admin.headers).get_json()["data"]
+    assert stats["advanced"]["slaMet"] == {"firstResponse": None, "resolution": None}
+
+
+def test_stats_for_one_team(client, admin, make_account, open_session):
+    team = client.post(
+        "/api/support/teams", json={"name": "Facturación"}, headers=admin.headers
+    ).get_json()["data"]
+    user = make_account("user")
+    open_session(user)
+    open_session(user)
+    in_team = client.post(
+        "/api/chat/sessions", json={"message": "hola", "teamId": team["id"]}, headers=user.headers
+    ).get_json()["data"]
+    client.patch(f"/api/chat/session/{in_team['id']}/close", headers=user.headers)
+    everyone = client.get("/api/chat/stats", headers=admin.headers).get_json()["data"]
+    assert everyone["totalSessions"] == 3
+    only = client.get(f"/api/chat/stats?teamId={team['id']}", headers=admin.headers)
+    data = only.get_json()["data"]
+    assert data["totalSessions"] == 1
+    assert data["closedSessions"] == 1
+    assert data["pendingSessions"] == 0
+    assert data["sessionsToday"] == 1
+    assert data["averageResponseTime"] == 0
+    assert_error(client.get("/api/chat/stats?teamId=x", headers=admin.headers), 400)

@@ -312,7 +312,7 @@ def get_stats(query: dict):
     admins also get `advanced` (team response/resolution times, ratings, priorities, hours)."""
     timezone = current_app.config["STATS_TIMEZONE"]
     window = parse_date_range(query.get("from_"), query.get("to"), timezone)
-    figures = stats.chat_stats(window, timezone=timezone)
+    figures = stats.chat_stats(window, timezone=timezone, team_id=query.get("teamId"))
     advanced = None
     if current_actor().is_admin:
         advanced = metrics.team_metrics(window, timezone=timezone)

@@ -391,4 +391,9 @@ class StatusPageQuerySchema(PageQuerySchema):
 
 
 class StatsQuerySchema(DateRangeQuerySchema):
-    pass
+    teamId = ma.fields.UUID(
+        metadata={
+            "description": "Only this team's sessions (the eight figures; `advanced` "
+            "stays for every team)"
+        }
+    )

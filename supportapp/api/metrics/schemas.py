@@ -27,6 +27,20 @@ class TimeFigureSchema(ma.Schema):
     )
 
 
+class SlaMetSchema(ma.Schema):
+    first_response = ma.fields.Float(
+        data_key="firstResponse",
+        allow_none=True,
+        required=True,
+        metadata={"description": "% of decided sessions answered in time; null when none"},
+    )
+    resolution = ma.fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "% of decided sessions closed in time; null when none"},
+    )
+
+
 class RatingFiguresSchema(ma.Schema):
     average_rating = ma.fields.Float(
         data_key="averageRating",
@@ -40,6 +54,7 @@ class RatingFiguresSchema(ma.Schema):
         required=True,
         metadata={"description": "% of ratings with score ≥ 4, one decimal; null when none"},
     )
+    sla_met = ma.fields.Nested(SlaMetSchema, data_key="slaMet", required=True)
 
 
 def _time_figure(name: str) -> ma.fields.Nested:
