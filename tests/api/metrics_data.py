@@ -192,6 +192,10 @@ def _agent(user_id: uuid.UUID, name: str) -> SupportAgent:
 NO_TIMES = {"average": None, "median": None, "p90": None}
 
 
+# No SLA targets in this history: nothing to meet.
+NO_SLA = {"firstResponse": None, "resolution": None}
+
+
 def times(average, median, p90) -> dict:
     return {"average": average, "median": median, "p90": p90}
 
@@ -211,6 +215,7 @@ MAY_A = {
     "averageRating": 4.5,
     "ratingsCount": 2,
     "csat": 100.0,
+    "slaMet": NO_SLA,
 }
 MAY_B = {
     "chatsHandled": 2,  # S4, S5
@@ -225,6 +230,7 @@ MAY_B = {
     "averageRating": 3.5,
     "ratingsCount": 2,
     "csat": 50.0,
+    "slaMet": NO_SLA,
 }
 # The time and rating figures of nobody (an agent or a team without sessions in the range).
 NOTHING = {
@@ -234,6 +240,7 @@ NOTHING = {
     "averageRating": None,
     "ratingsCount": 0,
     "csat": None,
+    "slaMet": NO_SLA,
 }
 IDLE = {"chatsHandled": 0, "activeChats": 0, "closedChats": 0, "messagesSent": 0, **NOTHING}
 # Every session ever (no from/to): A also has S7.
@@ -251,6 +258,7 @@ ALL_A = {
     "averageRating": 3.33,  # (4 + 5 + 1) / 3
     "ratingsCount": 3,
     "csat": 66.7,  # 2 of 3
+    "slaMet": NO_SLA,
 }
 # The whole team, May 2024: every reply, including the admin without an agent profile (S6).
 MAY_TEAM = {
@@ -263,6 +271,7 @@ MAY_TEAM = {
     "averageRating": 4.0,  # 4, 5, 3, 4
     "ratingsCount": 4,
     "csat": 75.0,
+    "slaMet": NO_SLA,
     "byPriority": {"low": 1, "medium": 2, "high": 3},
     "busiestHours": [
         {"hour": 10, "sessions": 2},
