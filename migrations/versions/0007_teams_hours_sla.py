@@ -30,8 +30,6 @@ INDEXES = [
     ("ix_sessions_sla_resolution", "(resolution_warn_at)",
      "status <> 'closed' AND resolution_warn_at IS NOT NULL"),
     ("ix_sessions_deferred_notice", "(deferred_notice_at)", "deferred_notice_at IS NOT NULL"),
-    ("ix_sessions_sla_created", "(created_at)",
-     "first_response_due_at IS NOT NULL OR resolution_due_at IS NOT NULL"),
 ]
 
 
