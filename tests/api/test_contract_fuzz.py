@@ -95,7 +95,9 @@ def world(app) -> World:
         agent = agents.create_agent(
             Actor(admin.id, Role.SUPERADMIN), user_id=admin.id, name="Fuzz agent"
         )
-        session, _ = sessions.open_session(Actor(user.id, Role.USER), "Hola, necesito ayuda")
+        session, _ = sessions.open_session(
+            Actor(user.id, Role.USER), "Hola, necesito ayuda", max_open=3
+        )
         world = World(
             headers={
                 role: {"Authorization": f"Bearer {create_access_token(identity=person)}"}
