@@ -33,12 +33,12 @@ function isOnline(agent) {
   return "presence" in agent ? agent.presence === "online" && agent.isActive : agent.isActive;
 }
 
+// `advanced.slaMet.firstResponse`: the percentage (0–100) of today's decided sessions answered
+// within their first-response target; null when none is decided yet.
 function slaMetText(statsToday) {
-  const sla = statsToday?.advanced?.slaMet;
-  if (sla === undefined || sla === null) return t.admin.none;
-  const value = typeof sla === "number" ? sla : (sla.firstResponse ?? sla.firstResponseMinutes ?? null);
+  const value = statsToday?.advanced?.slaMet?.firstResponse;
   if (value === null || value === undefined) return t.admin.none;
-  return `${Math.round(value <= 1 ? value * 100 : value)} %`;
+  return `${Math.round(value)} %`;
 }
 
 export function AdminStrip({ state }) {
