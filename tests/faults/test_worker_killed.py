@@ -30,7 +30,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_worker_killed_mid_batch(private_pg, private_redis, fault_environ, fresh):
-    env = {**fault_environ, "AUTO_ASSIGN_ENABLED": "true"}
+    # The seeded agents' presence is vouched for in the suite's Redis, not this test's private
+    # one: routing by presence is off here (what is under test is the kill, not presence).
+    env = {**fault_environ, "AUTO_ASSIGN_ENABLED": "true", "ASSIGN_ONLY_ONLINE": "false"}
     pg = private_pg.connect()
     blocker = private_pg.connect()
     blocker.autocommit = False
