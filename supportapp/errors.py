@@ -209,7 +209,11 @@ def _retry_after_of_breach() -> int:
 
     try:
         limit = limiter.current_limit
-        return max(1, math.ceil(limit.reset_at - time.time())) if limit else 1
+        if not limit:
+            return 1
+        # reset_at is a whole second, rounded up: never answer more than the limit's window.
+        wait = math.ceil(limit.reset_at - time.time())
+        return max(1, min(wait, limit.limit.get_expiry()))
     except Exception:  # the storage went away between the hit and this read
         log.warning("could not read the breached limit's reset time", exc_info=True)
         return 1

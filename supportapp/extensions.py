@@ -31,7 +31,7 @@ migrate = Migrate()
 jwt = JWTManager()
 api = Api()
 sock = Sock()
-limiter = Limiter(key_func=lambda: "global", default_limits=[], headers_enabled=True)
+limiter = Limiter(key_func=lambda: "global", default_limits=[])
 
 
 # An unresponsive Redis (paused, overloaded, a dead host) must cost a request about one second,

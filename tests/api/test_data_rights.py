@@ -264,15 +264,20 @@ def test_the_erased_customers_tokens_stop_working_at_once(client, admin, convers
 
 
 def test_the_erased_customers_token_no_longer_opens_a_websocket(app, client, admin, conversation):
+    # The socket decodes the token, then checks revocation once subscribed and closes with 4401
+    # (realtime/ws.py): an erased customer's token must fail one or the other.
+    from supportapp.auth import blocklist
     from supportapp.realtime.ws import _identify
 
     with app.test_request_context("/ws"):
-        assert _identify(conversation.user.token) is not None
+        identity = _identify(conversation.user.token)
+        assert identity is not None and not blocklist.is_revoked(identity.claims)
 
     erase(client, conversation.user.id, admin)
 
     with app.test_request_context("/ws"):
-        assert _identify(conversation.user.token) is None
+        identity = _identify(conversation.user.token)
+        assert identity is None or blocklist.is_revoked(identity.claims)
 
 
 def test_erased_users_email_can_register_again(client, admin, conversation):
