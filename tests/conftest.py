@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from supportapp import create_app
+from supportapp import create_app, jobs
 from supportapp.config import Config
 from supportapp.extensions import db, redis_client
 from testkit.databases import throwaway_database
@@ -92,6 +92,8 @@ def clean_state(request, app: Flask, redis_url: str) -> Iterator[None]:
         db.session.commit()
     redis.Redis.from_url(redis_url).flushdb()
     redis_client.recovered()  # a Redis failure simulated by an earlier test is over
+    if jobs.celery.flask_app is not app:  # a test built its own app, which rebound Celery
+        jobs.init_app(app)
     yield
     with app.app_context():
         db.session.remove()
