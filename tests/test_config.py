@@ -191,7 +191,7 @@ def test_test_only_switches_are_refused_outside_tests(name, environment):
     assert settings(**{name: "true", "APP_ENV": "testing"})[name] is True
 
 
-# --- issue 12 item 10: no secret in an error, the secret file born private -----------------
+# --- no secret in an error, the secret file born private -----------------
 
 
 @pytest.mark.parametrize(

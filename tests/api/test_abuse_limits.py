@@ -1,5 +1,5 @@
-"""Issue 12: session-opening abuse (items 1), input that used to fail (item 7) and the client
-address behind a proxy (item 5)."""
+"""Hostile users and proxies (docs/decisions.md): session-opening abuse, input that used to fail
+and the client address behind a proxy."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def limits(app, monkeypatch):
     return app.config
 
 
-# --- item 1: opening sessions ------------------------------------------------------------------
+# --- opening sessions ------------------------------------------------------------------
 
 
 def test_a_fourth_open_session_returns_409(client, make_account, limits):
@@ -98,7 +98,7 @@ def test_an_opening_message_spends_the_message_budget_too(
     assert "Retry-After" in message.headers
 
 
-# --- item 7: input -----------------------------------------------------------------------------
+# --- input -----------------------------------------------------------------------------
 
 
 def test_a_lone_surrogate_returns_400_on_its_field(client, make_account):
@@ -202,7 +202,7 @@ def test_the_last_allowed_page_still_answers(client, make_account):
     assert_error(response, 400, MSG_TOO_DEEP, field="page")  # default limit 50 there
 
 
-# --- item 5: behind a proxy --------------------------------------------------------------------
+# --- behind a proxy --------------------------------------------------------------------
 
 
 def _register(client, n: int, forwarded: str):

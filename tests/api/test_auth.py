@@ -231,8 +231,8 @@ def test_refresh_issues_the_current_role(client, app, make_account):
     with app.app_context():
         users.set_role(email=account.email, role=Role.SUPPORT)
 
-    # The tokens issued before the change are revoked (issue 12); a new login has the new role,
-    # and so has every access token refreshed from it.
+    # The tokens issued before the change are revoked; a new login has the new role, and so has
+    # every access token refreshed from it.
     assert_invalid_token(client.post("/api/auth/refresh", headers=bearer(account.refresh_token)))
     assert_invalid_token(client.get("/api/chat/sessions/all", headers=account.headers))
     login = client.post(
@@ -270,7 +270,7 @@ def test_logout_revokes_the_access_token(client, make_account):
     assert response.get_json()["success"] is True
     assert_invalid_token(me(client, account.headers))
     assert_invalid_token(client.post("/api/auth/logout", headers=account.headers))
-    # ... and the refresh token issued with it (issue 12).
+    # ... and the refresh token issued with it.
     assert_invalid_token(client.post("/api/auth/refresh", headers=bearer(account.refresh_token)))
 
 
@@ -284,7 +284,7 @@ def test_logout_with_the_refresh_token_revokes_it_and_its_access_token(client, m
 
     assert response.status_code == 200
     assert_invalid_token(client.post("/api/auth/refresh", headers=bearer(account.refresh_token)))
-    # The whole login is revoked (issue 12), not the user's other logins.
+    # The whole login is revoked, not the user's other logins.
     assert_invalid_token(me(client, account.headers))
     assert me(client, bearer(other_login["accessToken"])).status_code == 200
 

@@ -1,5 +1,6 @@
-"""Issue 12 item 3: object rules found missing — taking another agent's chat, profiles of users
-who are no longer staff, self-reactivation (test_revocation.py) and rating one's own work."""
+"""Object rules (docs/decisions.md, "Hostile users and proxies"): taking another agent's chat,
+profiles of users who are no longer staff, self-reactivation (test_revocation.py) and rating
+one's own work."""
 
 from __future__ import annotations
 

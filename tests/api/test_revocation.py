@@ -1,4 +1,4 @@
-"""Issue 12 item 2: revocation that means it — the whole login on logout, every token on
+"""Revocation that means it — the whole login on logout, every token on
 logout-all, a role change and an admin's deactivation; one Redis round trip per request."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Issue 12: revocation reaches open WebSockets on every web process (item 2), and the
-WebSocket limits (item 6): sockets per user across processes, resume throttling, bounded
+"""Revocation reaches open WebSockets on every web process, and the WebSocket limits
+(docs/realtime.md): sockets per user across processes, resume throttling, bounded
 replay steps and the send timeout against a client that stops reading."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def closed_within(sock: Socket, seconds: float) -> tuple[int, float]:
     return code, time.monotonic() - started
 
 
-# --- item 2: revocation closes sockets everywhere ---------------------------------------------
+# --- revocation closes sockets everywhere ---------------------------------------------
 
 
 def test_logout_closes_the_logins_sockets_on_every_process(servers, make_account, sockets):
@@ -132,7 +132,7 @@ def test_an_admins_deactivation_closes_the_agents_sockets(
     assert admin_sock.wait_event("pong")
 
 
-# --- item 6: sockets per user across processes -------------------------------------------------
+# --- sockets per user across processes -------------------------------------------------
 
 
 def test_the_socket_past_the_per_user_limit_is_closed_with_4429(
@@ -164,7 +164,7 @@ def test_the_socket_past_the_per_user_limit_is_closed_with_4429(
     sockets.append(replacement)
 
 
-# --- item 6: resume throttling and bounded replay ------------------------------------------------
+# --- resume throttling and bounded replay ------------------------------------------------
 
 
 def test_resumes_are_throttled_per_socket(app, web, make_account, sockets):
@@ -247,7 +247,7 @@ class _FakeSocket:
         self._peer.close()
 
 
-# --- item 6: a client that stops reading ---------------------------------------------------------
+# --- a client that stops reading ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

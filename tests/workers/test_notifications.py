@@ -464,7 +464,7 @@ def test_cli_prints_a_vapid_key_pair_that_the_configuration_accepts(app, test_en
             },
             "VAPID_PUBLIC_KEY does not belong",
         ),
-        # Named, never echoed (issue 12): a private key stays out of the error.
+        # Named, never echoed: a private key stays out of the error.
         ({"VAPID_PRIVATE_KEY": "not-a-key"}, r"VAPID_PRIVATE_KEY \(value hidden\)"),
         ({"VAPID_SUBJECT": "soporte@example.com"}, "VAPID_SUBJECT="),
         ({"NOTIFY_WEBHOOK_URL": "https://hooks.example.com/x"}, "NOTIFY_WEBHOOK_SECRET is"),
