@@ -146,3 +146,25 @@ def test_agents_online_counts_online_agents(client, make_agent, mark_online):
     mark_online(online.id)
     text = client.get("/metrics").get_data(as_text=True)
     assert sample(text, "supportapp_agents_online") == 1
+
+
+def test_outbox_backlog_and_age_read_at_scrape_time(app, client):
+    from sqlalchemy import text
+
+    from supportapp.extensions import db
+
+    text_before = client.get("/metrics").get_data(as_text=True)
+    assert sample(text_before, "supportapp_outbox_backlog") == 0
+    assert sample(text_before, "supportapp_outbox_oldest_age_seconds") == 0
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO event_outbox (kind, payload, created_at) VALUES "
+                "('event', '{}', now() - interval '90 seconds'), ('task', '{}', now())"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert sample(scraped, "supportapp_outbox_backlog") == 2
+    assert 90 <= sample(scraped, "supportapp_outbox_oldest_age_seconds") < 120

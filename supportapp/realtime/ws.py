@@ -30,6 +30,7 @@ from flask import Flask, current_app, request
 from flask_jwt_extended import decode_token
 from simple_websocket import ConnectionClosed
 
+from supportapp import telemetry
 from supportapp.auth import blocklist
 from supportapp.auth.actor import role_and_user_id
 from supportapp.errors import Unauthorized
@@ -212,6 +213,7 @@ class Connection:
             return
         self._send(event.frame())
         self.cursor = key
+        telemetry.EVENTS_DELIVERED.inc()
 
     def _send_buffered(self) -> None:
         for item in self.subscriber.take():
@@ -323,6 +325,7 @@ class Connection:
         client = redis_client.client
         claimed = False
         staff = False
+        telemetry.WEBSOCKETS_OPEN.inc()
         try:
             # Checked once subscribed: a revocation published from here on reaches the hub.
             if blocklist.is_revoked(self.identity.claims):
@@ -349,6 +352,7 @@ class Connection:
         except SendTimeout:
             self.drop()
         finally:
+            telemetry.WEBSOCKETS_OPEN.dec()
             hub.unsubscribe(self.subscriber)
             self.typing.stop_all()
             if staff:
