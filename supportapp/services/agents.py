@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from supportapp.auth.actor import Actor
 from supportapp.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -41,6 +41,26 @@ def list_agents(
     if presence is not None:
         query = query.where(SupportAgent.presence == presence)
     return list(db.session.scalars(query))
+
+
+def transfer_targets(actor: Actor) -> list[SupportAgent]:
+    """GET /api/support/agents/transfer-targets: the active agents a chat may be handed to by
+    any staff member (the admin-only agent list is not theirs to read) — everyone but the
+    caller's own profile, online first, then the least loaded."""
+    query = select(SupportAgent).where(SupportAgent.is_active.is_(True))
+    own = agent_of_user(actor.user_id)
+    if own is not None:
+        query = query.where(SupportAgent.id != own.id)
+    return list(
+        db.session.scalars(
+            query.order_by(
+                case((SupportAgent.presence == Presence.ONLINE, 0), else_=1),
+                SupportAgent.current_active_chats * 1.0 / SupportAgent.max_concurrent_chats,
+                SupportAgent.name,
+                SupportAgent.id,
+            )
+        )
+    )
 
 
 def get_agent(agent_id: uuid.UUID) -> SupportAgent:

@@ -15,6 +15,7 @@ from supportapp.realtime.bus import EVENT_STREAM
 from tests.api.test_assign import real_active_count
 from tests.conftest import assert_error
 from tests.helpers import assign, fetch_one, load_of
+from tests.spec_shapes import AGENT_FIELDS, MSG_UNAUTHORIZED
 
 MSG_TRANSFERRED = "Sesión transferida exitosamente"
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
@@ -289,3 +290,50 @@ def test_30_concurrent_transfers_into_one_agent_fill_exactly_its_free_slots(
     assert len(audit_rows(app, "session.transferred")) == free
     count = fetch_one(app, "SELECT count(*) AS n FROM chat_transfers")["n"]
     assert count == free
+
+
+# --- GET /api/support/agents/transfer-targets ---------------------------------------------------
+
+
+def transfer_targets(client, account):
+    headers = account.headers if account else {}
+    return client.get("/api/support/agents/transfer-targets", headers=headers)
+
+
+def test_a_support_agent_lists_the_colleagues_a_chat_can_go_to(
+    client, chat, make_agent, mark_online
+):
+    c_account, c = make_agent(max_chats=2, name="Carla")
+    _, d = make_agent(max_chats=2, name="Diego")
+    response = client.patch(
+        f"/api/support/agents/{d['id']}", json={"isActive": False}, headers=chat.admin.headers
+    )
+    assert response.status_code == 200, response.get_json()
+    mark_online(c_account.id)
+
+    response = transfer_targets(client, chat.a_account)
+
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["success"] is True
+    assert body["message"] == "Agentes obtenidos exitosamente"
+    # Not Ana herself, not the inactive Diego; online Carla before offline Bruno.
+    assert [agent["name"] for agent in body["data"]] == ["Carla", "Bruno"]
+    assert body["data"][0]["id"] == c["id"]
+    assert body["data"][0]["presence"] == "online"
+    assert all(set(agent) == AGENT_FIELDS for agent in body["data"])
+
+
+def test_transfer_targets_order_the_least_loaded_first_and_serve_admins(client, chat, make_agent):
+    make_agent(max_chats=2, name="Carla")
+    # Ana now holds 1 of 3; Bruno and Carla hold none; an admin without a profile sees all.
+    response = transfer_targets(client, chat.admin)
+
+    assert response.status_code == 200, response.get_json()
+    names = [agent["name"] for agent in response.get_json()["data"]]
+    assert names == ["Bruno", "Carla", "Ana"]
+
+
+def test_transfer_targets_are_staff_only(client, chat):
+    assert_error(transfer_targets(client, chat.user), 403, MSG_FORBIDDEN)
+    assert_error(transfer_targets(client, None), 401, MSG_UNAUTHORIZED)

@@ -56,6 +56,16 @@ def create_agent(body: dict):
     return ok(agent_dict(agent), "Agente creado exitosamente")
 
 
+@bp.get("/agents/transfer-targets")
+@bp.auth(SUPPORT_ROLES)
+@bp.response(200, AgentArrayEnvelope)
+def list_transfer_targets():
+    """The active agents a chat can be transferred to (every staff role; the caller's own
+    profile left out), online first, then the least loaded."""
+    found = agents.transfer_targets(current_actor())
+    return ok([agent_dict(a) for a in found], "Agentes obtenidos exitosamente")
+
+
 @bp.get("/agents/me")
 @bp.auth(SUPPORT_ROLES)
 @bp.response(200, AgentEnvelope)

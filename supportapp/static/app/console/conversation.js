@@ -149,7 +149,7 @@ function TransferDialog({ api, store, session, onDone }) {
   const [error, setError] = useState(null);
   useEffect(() => {
     api
-      .get("/api/support/agents?isActive=true")
+      .get("/api/support/agents/transfer-targets")
       .then((list) => {
         const others = list.filter((a) => a.id !== session.supportAgentId);
         setAgents(others);
