@@ -24,4 +24,17 @@ cp "$WORK/htm/package/dist/htm.module.js" "$WORK/htm/package/LICENSE" "$VENDOR/h
 cp "$WORK/redoc/package/bundles/redoc.standalone.js" \
     "$WORK/redoc/package/bundles/redoc.standalone.js.LICENSE.txt" \
     "$WORK/redoc/package/LICENSE" "$VENDOR/redoc/"
+# One patch: ReDoc's sidebar attribution shows a logo from cdn.redoc.ly; we render no image
+# there (the "API docs by Redocly" link stays), so the docs page never reaches for a CDN.
+python3 - "$VENDOR/redoc/redoc.standalone.js" <<'PATCH'
+import sys
+path = sys.argv[1]
+text = open(path, encoding="utf-8").read()
+logo = ('e?n.createElement("img",{alt:"redocly logo",onError:()=>t(!1),'
+        'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"}):null')
+assert text.count(logo) == 1, "ReDoc's attribution logo moved: update this patch"
+open(path, "w", encoding="utf-8").write(text.replace(logo, "null"))
+PATCH
+echo "7690689798d214831f4c03fa4bdcff72e7e824cc1c578e2daa23500436ec91db  $VENDOR/redoc/redoc.standalone.js" \
+    | sha256sum -c - >/dev/null
 echo "vendored into $VENDOR"

@@ -112,3 +112,27 @@ def test_unknown_static_file_is_a_json_404(client):
 
     assert response.status_code == 404
     assert response.get_json() == {"success": False, "message": "Recurso no encontrado"}
+
+
+CDN_HOSTS = re.compile(r"cdn\.|unpkg\.com|jsdelivr|cdnjs|fonts\.googleapis|gstatic")
+
+
+def test_no_served_file_names_a_cdn(app):
+    """The pages' own scripts, the vendored libraries (ReDoc's attribution logo patched out,
+    static/vendor/README.md) and the templates never point the browser at a CDN."""
+    from pathlib import Path
+
+    package = Path(app.root_path)
+    served = [
+        path
+        for folder in (package / "static", package / "templates")
+        for path in folder.rglob("*")
+        if path.is_file() and path.suffix in {".js", ".css", ".html", ".svg", ".json"}
+    ]
+    assert any(path.name == "redoc.standalone.js" for path in served)
+    offenders = [
+        str(path.relative_to(package))
+        for path in served
+        if CDN_HOSTS.search(path.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert offenders == []
