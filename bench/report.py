@@ -144,6 +144,15 @@ def generic_section(lines: list[str], title: str, *names: str) -> None:
     ]
 
 
+def day_section(lines: list[str]) -> None:
+    from bench.day import markdown
+
+    name, data = _first("day", "day-quick")
+    if data:
+        image = "img/day-knee.png" if name == "day" and (IMAGES / "day-knee.png").exists() else None
+        lines += markdown(name, data, image)
+
+
 def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Performance",
@@ -158,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     load_section(lines)
     generic_section(lines, "Real-time delivery", "ws", "ws-quick")
     generic_section(lines, "Automatic assignment", "assign", "assign-quick")
+    day_section(lines)
     if NOTES.exists():
         lines += [NOTES.read_text().strip(), ""]
     DOC.write_text("\n".join(lines))

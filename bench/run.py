@@ -18,6 +18,7 @@ FULL = {
     "ws": ["--sockets", "500", "1000", "2000", "--servers", "2"],
     "assign": ["--sessions", "10000", "--agents", "200"],
     "search": ["--sessions", "1000000"],
+    "day": ["--plot", "docs/img/day-knee.png"],
 }
 QUICK = {
     "seed": ["--sessions", "20000"],
@@ -26,6 +27,10 @@ QUICK = {
     "ws": ["--sockets", "200", "--servers", "2", "--name", "ws-quick"],
     "assign": ["--sessions", "2000", "--agents", "50", "--name", "assign-quick"],
     "search": ["--sessions", "20000", "--queries", "50", "--name", "search-quick"],
+    "day": [
+        *("--agents", "10", "--customers", "200", "--rates", "1", "3"),
+        *("--step-seconds", "15", "--warmup", "5", "--think-scale", "0.5", "--name", "day-quick"),
+    ],
 }
 
 
