@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 from bench import common, day
-
-pytestmark = pytest.mark.no_clean_state
 
 
 def test_the_day_reports_a_knee_without_lost_events(tmp_path, monkeypatch):
@@ -19,8 +15,8 @@ def test_the_day_reports_a_knee_without_lost_events(tmp_path, monkeypatch):
     code = day.main(
         [
             *("--agents", "3", "--admins", "1", "--customers", "10", "--capacity", "5"),
-            *("--rates", "2", "--step-seconds", "6", "--warmup", "0", "--web", "1"),
-            *("--think-scale", "0.3"),
+            *("--rates", "2", "--step-seconds", "5", "--warmup", "0", "--web", "1"),
+            *("--think-scale", "0.2"),
             *("--name", "day-test", "--plot", str(tmp_path / "day.png")),
         ]
     )
