@@ -1,5 +1,5 @@
 """Working together in the console: presence, typing both ways, internal notes that the
-customer never sees, and a transfer with a note."""
+customer never sees, and a support agent's transfer with a note, seen by an admin."""
 
 from __future__ import annotations
 
@@ -58,26 +58,31 @@ def test_typing_notes_and_transfer(people, make_agent, make_account, client):
     screenshot(customer.page, "widget")
     assert NOTE not in customer.page.content()
 
-    # An admin transfers the chat to Beto with a note; the customer sees Beto, not the note.
+    # Ana (a support agent, not an admin) hands the chat to Beto with a note: the dialog offers
+    # her colleagues, not herself. The customer sees Beto, never the note.
+    agent.page.get_by_test_id("transfer").click()
+    options = agent.page.get_by_test_id("transfer-agent").locator("option")
+    expect(options).to_have_text(["Beto (0/5 · Desconectado)"])
+    agent.page.get_by_test_id("transfer-agent").select_option(beto["id"])
+    agent.page.get_by_test_id("transfer-note").fill("Beto lleva facturación")
+    agent.page.get_by_test_id("transfer-submit").click()
+    transferred = agent.page.locator("[data-testid=timeline] [data-testid=transfer]")
+    expect(transferred).to_contain_text("Transferido de Ana a Beto")
+    expect(transferred).to_contain_text("Beto lleva facturación")
+    expect(agent.page.get_by_test_id("load")).to_have_text("0/5")
+    expect(customer.page.get_by_test_id("assigned")).to_contain_text("Beto")
+    assert "Beto lleva facturación" not in customer.page.content()
+
+    # The admin's console: every chat, the transfer with its note, Ana's load in the strip.
     boss = people(viewport={"width": 1280, "height": 800})
     console_login(boss.page, admin.email)
     boss.page.get_by_test_id("tab-all").click()
     boss.page.locator(
         f"[data-testid=all-item][data-session-id='{session_id}'] button"
     ).first.click()
-    boss.page.get_by_test_id("transfer").click()
-    boss.page.get_by_test_id("transfer-agent").select_option(beto["id"])
-    boss.page.get_by_test_id("transfer-note").fill("Beto lleva facturación")
-    boss.page.get_by_test_id("transfer-submit").click()
     expect(boss.page.locator("[data-testid=timeline] [data-testid=transfer]")).to_contain_text(
         "Beto lleva facturación"
     )
-    expect(agent.page.locator("[data-testid=timeline] [data-testid=transfer]")).to_contain_text(
-        "Transferido de Ana a Beto"
-    )
-    expect(agent.page.get_by_test_id("load")).to_have_text("0/5")
-    expect(customer.page.get_by_test_id("assigned")).to_contain_text("Beto")
-    assert "Beto lleva facturación" not in customer.page.content()
     expect(boss.page.get_by_test_id("strip-agents")).to_contain_text("Ana 0/5")
     screenshot(boss.page, "console-admin")
 
