@@ -71,9 +71,11 @@ def _trust_proxies(app: Flask, hops: int) -> None:
 
 
 def _configure_connections(app: Flask) -> None:
-    """PostgreSQL session settings, applied once when the pool opens a connection."""
+    """PostgreSQL session settings, applied once when a pool (the primary's or a replica's)
+    opens a connection."""
     with app.app_context():
-        event.listen(db.engine, "connect", _disable_jit)
+        for engine in db.engines.values():
+            event.listen(engine, "connect", _disable_jit)
 
 
 def _disable_jit(dbapi_connection: Any, _record: Any) -> None:

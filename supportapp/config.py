@@ -98,6 +98,26 @@ def _database_url(value: str) -> str:
     return value
 
 
+def _database_urls(value: str) -> list[str]:
+    urls = [_database_url(item) for item in _csv(value)]
+    if not urls:
+        raise ValueError("must be one or more comma-separated postgresql:// URLs")
+    return urls
+
+
+def _positive_seconds(value: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError("must be a positive number of seconds")
+    return number
+
+
+def replica_binds(urls: list[str] | None) -> dict[str, dict[str, str]]:
+    """Flask-SQLAlchemy binds `replica-1`, `replica-2`, … of DATABASE_REPLICA_URL (they take the
+    primary's engine options); supportapp/replicas.py routes reads to them."""
+    return {f"replica-{n}": {"url": sqlalchemy_url(url)} for n, url in enumerate(urls or (), 1)}
+
+
 def sqlalchemy_url(database_url: str) -> str:
     """SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; this project uses psycopg2."""
     if database_url.startswith("postgresql://"):
@@ -204,6 +224,19 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "PostgreSQL URL (required; `make` starts one when unset)",
         _database_url,
+    ),
+    Setting(
+        "DATABASE_REPLICA_URL",
+        None,
+        "comma-separated URLs of streaming replicas for dashboard, stats, metrics, search, "
+        "history and audit reads (unset = every read on the primary)",
+        _database_urls,
+    ),
+    Setting(
+        "DATABASE_REPLICA_MAX_LAG_SECONDS",
+        "5",
+        "a replica whose replay is further behind than this is skipped (read on the primary)",
+        _positive_seconds,
     ),
     Setting("REDIS_URL", None, "Redis URL (required; `make` starts one when unset)", _redis_url),
     Setting(
@@ -623,6 +656,7 @@ class Config:
                 "pool_size": 10,
                 "max_overflow": 20,
             },
+            "SQLALCHEMY_BINDS": replica_binds(s["DATABASE_REPLICA_URL"]),
             "SQLALCHEMY_TRACK_MODIFICATIONS": False,
             "JWT_SECRET_KEY": s["JWT_SECRET_KEY"],
             "JWT_PUBLIC_KEY": s["JWT_PUBLIC_KEY"],

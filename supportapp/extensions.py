@@ -18,6 +18,7 @@ from redis.retry import Retry
 from sqlalchemy.orm import DeclarativeBase
 
 from supportapp.api.smorest import Api
+from supportapp.replicas import RoutingSession
 
 
 class Base(DeclarativeBase):
@@ -26,7 +27,11 @@ class Base(DeclarativeBase):
 
 # Objects keep the values they were committed with: a response built after COMMIT needs no
 # reload round trip (values computed by the database are refreshed explicitly where needed).
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# RoutingSession: reads inside `replica_reads` go to a replica (supportapp/replicas.py).
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"expire_on_commit": False, "class_": RoutingSession},
+)
 migrate = Migrate()
 jwt = JWTManager()
 api = Api()

@@ -62,6 +62,17 @@ EVENTS_DELIVERED = Counter(
     "supportapp_websocket_events_delivered_total",
     "Event frames written to WebSockets (live and replayed)",
 )
+REPLICA_READS = Counter(
+    "supportapp_replica_reads_total",
+    "Calls of replica-routed reads (supportapp/replicas.py), by where they were served",
+    ["served_by"],
+)
+REPLICA_LAG = Gauge(
+    "supportapp_replica_lag_seconds",
+    "Replay lag of each replica at its last check (-1: unknown, e.g. not streaming)",
+    ["replica"],
+    multiprocess_mode="livemostrecent",
+)
 TASK_DURATION = Histogram(
     "supportapp_celery_task_duration_seconds",
     "Run time of Celery tasks, by task name",
@@ -105,6 +116,8 @@ class _ProcessMetrics(Collector):
             RATE_LIMITED,
             WEBSOCKETS_OPEN,
             EVENTS_DELIVERED,
+            REPLICA_READS,
+            REPLICA_LAG,
             TASK_DURATION,
             TASK_FAILURES,
         ):
@@ -116,10 +129,11 @@ class StateCollector(Collector):
     an app context (the /metrics view has one)."""
 
     def collect(self) -> Iterator[Any]:
+        from supportapp.replicas import replica_reads
         from supportapp.services import operations
 
         try:
-            state = operations.current_state()
+            state = replica_reads(operations.current_state)()
         except Exception:  # a scrape must answer; a missing figure is visible as absent
             log.exception("could not read the service state for /metrics")
             return

@@ -39,6 +39,7 @@ from supportapp.api.rate_limits import message_limit, opening_limits
 from supportapp.auth.actor import current_actor
 from supportapp.errors import MSG_SESSION_NOT_FOUND, ValidationFailed
 from supportapp.models import SUPPORT_ROLES, Priority, Role, SessionStatus
+from supportapp.replicas import replica_reads
 from supportapp.representations import (
     iso,
     message_dict,
@@ -307,6 +308,7 @@ def send_support_message(body: dict, session_id: str):
 @bp.auth(SUPPORT_ROLES)
 @bp.arguments(StatsQuerySchema, location="query")
 @bp.response(200, StatsEnvelope)
+@replica_reads
 def get_stats(query: dict):
     """Dashboard figures, optionally for sessions created between `from` and `to`;
     admins also get `advanced` (team response/resolution times, ratings, priorities, hours)."""

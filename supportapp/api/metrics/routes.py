@@ -16,6 +16,7 @@ from supportapp.api.metrics.schemas import (
 )
 from supportapp.auth.actor import current_actor
 from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES
+from supportapp.replicas import replica_reads
 from supportapp.services.agents import MSG_AGENT_NOT_FOUND, my_agent
 
 bp = Blueprint(
@@ -37,6 +38,7 @@ def _window(query: dict):
 @bp.auth(ADMIN_ROLES)
 @bp.arguments(AgentsMetricsQuerySchema, location="query")
 @bp.response(200, AgentMetricsArrayEnvelope)
+@replica_reads
 def list_agent_metrics(query: dict):
     """Every agent's figures for sessions created between `from` and `to`, sorted."""
     rows = metrics.agent_metrics(_window(query))
@@ -50,6 +52,7 @@ def list_agent_metrics(query: dict):
 @bp.arguments(MetricsQuerySchema, location="query")
 @bp.response(200, AgentMetricsEnvelope)
 @bp.alt_response(404, response="NOT_FOUND")
+@replica_reads
 def get_agent_metrics(query: dict, agent_id: str):
     """One agent's figures: admins for any agent, a support user for themself (`me` works)."""
     window = _window(query)

@@ -13,6 +13,7 @@ from supportapp.api.search.schemas import (
     SearchQuerySchema,
 )
 from supportapp.models import SUPPORT_ROLES
+from supportapp.replicas import replica_reads
 from supportapp.representations import message_dict, session_dict
 from supportapp.services import search
 from supportapp.services.users import MSG_USER_NOT_FOUND
@@ -26,6 +27,7 @@ bp = Blueprint(
 @bp.auth(SUPPORT_ROLES)
 @bp.arguments(SearchQuerySchema, location="query")
 @bp.response(200, SearchEnvelope)
+@replica_reads
 def search_messages(query: dict):
     """Full-text search over messages: best matches first, then newest."""
     window = parse_date_range(
@@ -61,6 +63,7 @@ def search_messages(query: dict):
 @bp.arguments(CustomerSessionsQuerySchema, location="query")
 @bp.response(200, CustomerSessionsEnvelope)
 @bp.alt_response(404, response="NOT_FOUND")
+@replica_reads
 def list_customer_sessions(query: dict, user_id: str):
     """A customer's sessions, newest first, each with its latest message."""
     page = search.customer_sessions(

@@ -19,6 +19,7 @@ from supportapp.api.support.schemas import (
 )
 from supportapp.auth.actor import current_actor
 from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES, Presence
+from supportapp.replicas import replica_reads
 from supportapp.representations import agent_dict, audit_dict, export_dict
 from supportapp.services import agents, audit, data_rights
 from supportapp.services.agents import MSG_AGENT_NOT_FOUND
@@ -102,6 +103,7 @@ def update_agent(body: dict, agent_id: str):
 @bp.auth(ADMIN_ROLES)
 @bp.arguments(AuditLogQuerySchema, location="query")
 @bp.response(200, AuditLogPageEnvelope)
+@replica_reads
 def list_audit_logs(query: dict):
     """The audit trail, newest first."""
     window = parse_date_range(
