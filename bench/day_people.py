@@ -267,6 +267,7 @@ class Chat:
     seen_by_agent: int = 1  # customer messages some agent's socket has received (opening incl.)
     replies: int = 0  # agent replies sent
     replies_seen: int = 0  # agent replies the customer's socket has received
+    adopted_by: set[str] = field(default_factory=set)  # agents whose socket took it
     transferred: bool = False
     noted: bool = False
     closed: bool = False
@@ -366,6 +367,7 @@ class Agent:
     def adopt(self, chat: Chat) -> None:
         """The chat is this agent's now: answer it."""
         chat.agent_id = self.agent_id
+        chat.adopted_by.add(self.agent_id)
         chat.poke()
         if chat.session_id not in self.handlers and not chat.closed:
             self.handlers[chat.session_id] = asyncio.create_task(self._handle(chat))
@@ -422,16 +424,19 @@ class Agent:
             await self.api.call("PATCH", f"/api/chat/session/{sid}/close")
 
     async def _transfer(self, chat: Chat) -> bool:
-        """Hand the chat to the least busy other agent (with room); True when it moved."""
+        """Hand the chat on as the console's transfer dialog does: the first agent of
+        GET /api/support/agents/transfer-targets (online first, least loaded first) with room
+        (and in the team, for a team's chat); True when it moved."""
         world = self.world
-        candidates = [
-            a for a in world.agents.values() if a is not self and (a.in_team or not chat.plan.team)
-        ]
-        if not candidates:
-            return False
-        loads = {a.agent_id: world.load_of(a.agent_id) for a in candidates}
-        target = min(candidates, key=lambda a: loads[a.agent_id])
-        if loads[target.agent_id] >= target.capacity:
+        found, _, _ = await self.api.call("GET", "/api/support/agents/transfer-targets")
+        target = None
+        for candidate in found or []:
+            agent = world.agents.get(candidate["id"])
+            has_room = candidate["currentActiveChats"] < candidate["maxConcurrentChats"]
+            if agent is not None and has_room and (agent.in_team or not chat.plan.team):
+                target = agent
+                break
+        if target is None:
             return False
         data, _, _ = await self.api.call(
             "POST",
@@ -452,11 +457,11 @@ class Agent:
     @staticmethod
     async def _expect_taken(chat: Chat, target: Agent) -> None:
         deadline = time.perf_counter() + WAIT_TIMEOUT
-        while chat.session_id not in target.handlers and time.perf_counter() < deadline:
+        while target.agent_id not in chat.adopted_by and time.perf_counter() < deadline:
             if chat.closed:
                 return
             await asyncio.sleep(0.1)
-        if chat.session_id not in target.handlers and not chat.closed:
+        if target.agent_id not in chat.adopted_by and not chat.closed:
             target.world.tracker.lost_other["transfer not seen by the new agent"] += 1
 
     async def _watch_queue(self) -> None:
