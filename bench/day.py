@@ -250,7 +250,7 @@ def _degraded(world: World, start: float, end: float, limit_s: float) -> str | N
     return None
 
 
-async def simulate(base_url: str, probe: Probe, args, agent_emails, admin_emails) -> dict:
+async def simulate(base_url: str, web: int, probe: Probe, args, agent_emails, admin_emails) -> dict:
     connector = aiohttp.TCPConnector(limit=0)  # sockets hold connections for the whole chat
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
@@ -297,7 +297,7 @@ async def simulate(base_url: str, probe: Probe, args, agent_emails, admin_emails
         await lag_task
         await asyncio.gather(*(a.stop() for a in agents), *(a.stop() for a in admins))
         drain_seconds = time.perf_counter() - drain_started
-        return summarize(world, steps, lags, args, ended, len(tasks), drain_seconds)
+        return summarize(world, steps, lags, args, web, ended, len(tasks), drain_seconds)
 
 
 # --- figures --------------------------------------------------------------------------------
@@ -361,6 +361,10 @@ def _step_figures(world: World, step: dict, lags: list, args) -> dict:
         "cpu_ms_per_message": {k: round(v / per_message * 1000, 2) for k, v in cpu.items()},
         "cpu_cores": {k: round(v / seconds, 2) for k, v in cpu.items()},
         "machine_cpu_cores": round((after.machine_cpu - before.machine_cpu) / seconds, 2),
+        # What the rest of the machine (other engineers' work) used meanwhile.
+        "other_cpu_cores": round(
+            (after.machine_cpu - before.machine_cpu - sum(cpu.values())) / seconds, 2
+        ),
         "redis_commands_per_message": round(
             (after.redis_commands - before.redis_commands) / per_message, 1
         ),
@@ -380,8 +384,20 @@ def _step_figures(world: World, step: dict, lags: list, args) -> dict:
             "http_429": metric_delta("http_429"),
             "celery_task_seconds": metric_delta("supportapp_celery_task_duration_seconds_sum"),
         },
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        "load_average_1m": round(after.load_1m, 2),
     }
+
+
+def cpu_bound_estimate(step: dict, web: int, cores: int) -> float | None:
+    """Messages/s the service would reach on `cores` cores of its own, from the CPU it spent
+    per message in `step`: each web process is one Python process (≤ 1 core), and all of
+    web, worker, PostgreSQL and Redis share the cores. An estimate for a machine without other
+    work (and without the load generator), not a measurement."""
+    cost = step["cpu_ms_per_message"]
+    service = sum(cost[k] for k in KINDS if k != "generator")
+    if not step["messages"] or not cost["web"] or not service:
+        return None
+    return round(min(web * 1000 / cost["web"], cores * 1000 / service), 1)
 
 
 def knee_of(steps: list[dict]) -> dict:
@@ -409,13 +425,20 @@ def knee_of(steps: list[dict]) -> dict:
     }
 
 
-def summarize(world: World, steps, lags, args, ended: str, customers: int, drain: float) -> dict:
+def summarize(
+    world: World, steps, lags, args, web: int, ended: str, customers: int, drain: float
+) -> dict:
     tracker = world.tracker
     figures = [_step_figures(world, step, lags, args) for step in steps]
     lost = sum(1 for s in tracker.sent if s not in tracker.delivered)
+    measured = [s for s in figures if s["name"] != "warm-up" and s["messages"]]
+    busiest = max(measured, key=lambda s: s["messages_per_second"], default=None)
     return {
         "steps": figures,
         "knee": knee_of(figures),
+        "cpu_bound_estimate_messages_per_second": (
+            cpu_bound_estimate(busiest, web, os.cpu_count() or 1) if busiest else None
+        ),
         "ended": ended,
         "customers": customers,
         "messages_sent": len(tracker.sent),
@@ -458,7 +481,7 @@ def run_one(web: int, args) -> dict:
                 others_before = other_processes()
                 try:
                     result = asyncio.run(
-                        simulate(base_url, probe, args, agent_emails, admin_emails)
+                        simulate(base_url, web, probe, args, agent_emails, admin_emails)
                     )
                     result["other_processes"] = busiest_others(
                         others_before, other_processes(), probe.our_pids()
@@ -522,6 +545,10 @@ def plot(report: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _or_dash(value) -> str:
+    return "—" if value is None else str(value)
+
+
 def markdown(name: str, report: dict, image: str | None) -> list[str]:
     """The "A day of load" section of docs/performance.md."""
     lines = [
@@ -533,28 +560,34 @@ def markdown(name: str, report: dict, image: str | None) -> list[str]:
         f"{report['customers']} customers (a guest account and a WebSocket each) arriving at "
         "a rising rate; the mix is in bench/day_people.py. Delivery = REST request sent → the "
         "other party's socket receiving the message's event. The knee is the highest "
-        f"rate with p99 ≤ {report['p99_limit_ms']} ms, no error and no lost delivery.",
+        f"rate with p99 ≤ {report['p99_limit_ms']} ms, no error and no lost delivery. "
+        "CPU per message is everything the process kind spent during the step (the whole mix: "
+        "logins aside, every request, event, sweep and poll) divided by the messages sent in "
+        "it. The CPU-bound estimate is what those costs would allow on this machine's cores "
+        "with nothing else running (each web process at most one core).",
         "",
         "| web processes | knee (messages/s) | p99 at the knee (ms) | first failing step | "
         "CPU ms/message at the knee: web / worker / PostgreSQL / Redis / generator | "
-        "Redis commands / PG transactions per message |",
-        "|---|---|---|---|---|---|",
+        "Redis commands / PG transactions per message | CPU-bound estimate (messages/s) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for web, run in report["runs"].items():
         knee = run["knee"]
         cpu = knee["cpu_ms_per_message"] or {}
         lines.append(
-            f"| {web} | {knee['messages_per_second']} | {knee['delivery_p99_ms']} | "
-            f"{knee['first_failing_step'] or '—'} | "
-            + " / ".join(str(cpu.get(k, "—")) for k in KINDS)
-            + f" | {knee['redis_commands_per_message']} / "
-            f"{knee['pg_transactions_per_message']} |"
+            f"| {web} | {_or_dash(knee['messages_per_second'])} | "
+            f"{_or_dash(knee['delivery_p99_ms'])} | {knee['first_failing_step'] or '—'} | "
+            + " / ".join(_or_dash(cpu.get(k)) for k in KINDS)
+            + f" | {_or_dash(knee['redis_commands_per_message'])} / "
+            f"{_or_dash(knee['pg_transactions_per_message'])} | "
+            f"{_or_dash(run.get('cpu_bound_estimate_messages_per_second'))} |"
         )
     lines += ["", "Every step:", ""]
     lines += [
         "| web | step | customers/s | messages/s | p50 / p99 ms | lost | errors | "
-        "assignment wait p99 s | service CPU cores | generator loop lag p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "assignment wait p99 s | service CPU (cores) | generator CPU (cores) | "
+        "other work on the machine (cores) | generator loop lag p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for web, run in report["runs"].items():
         for s in run["steps"]:
@@ -564,6 +597,7 @@ def markdown(name: str, report: dict, image: str | None) -> list[str]:
                 f"{s['messages_per_second']} | {s['delivery_ms']['p50']} / "
                 f"{s['delivery_ms']['p99']} | {s['lost']} | {s['errors']} | "
                 f"{s['assignment_wait_s']['p99']} | {service:.2f} | "
+                f"{s['cpu_cores']['generator']} | {s.get('other_cpu_cores', '—')} | "
                 f"{s['generator_loop_lag_ms_p99']} |"
             )
     lines += ["", "What else used the machine's CPU during each run (not this benchmark):", ""]
@@ -574,8 +608,8 @@ def markdown(name: str, report: dict, image: str | None) -> list[str]:
             for o in run["other_processes"][:4]
         )
         lines.append(
-            f"- {web} web: load average {min(loads, default=0)}–{max(loads, default=0)} over "
-            f"{run['seconds']} s; busiest other processes: {others or 'none'}"
+            f"- {web} web: 1-minute load average {min(loads, default=0)}–{max(loads, default=0)}"
+            f" over {run['seconds']} s; busiest other processes: {others or 'none'}"
         )
     if image:
         lines += ["", f"![p99 delivery against messages per second]({image})"]

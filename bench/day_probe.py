@@ -42,6 +42,7 @@ class Snapshot:
     at: float
     cpu: dict[str, float]
     machine_cpu: float  # every process of the machine, ours included
+    load_1m: float
     redis_commands: int
     pg_transactions: int
     pg_statements: int | None
@@ -163,6 +164,7 @@ class Probe:
             at=time.perf_counter(),
             cpu=cpu,
             machine_cpu=times.user + times.system + getattr(times, "nice", 0.0),
+            load_1m=os.getloadavg()[0],
             redis_commands=int(self.redis.info("stats")["total_commands_processed"]),
             pg_transactions=transactions,
             pg_statements=statements,
