@@ -502,6 +502,7 @@ def plot(report: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for web, run in report["runs"].items():
@@ -533,6 +534,7 @@ def plot(report: dict, path: Path) -> None:
     left.set_xlabel("messages per second (both sides)")
     left.set_ylabel("delivery p99 (ms, REST send → other party's socket)")
     left.set_yscale("log")
+    left.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     left.set_title("Delivery against load (× = step failed; dotted = knee)")
     left.legend(fontsize=8)
     right.set_xlabel("messages per second")
@@ -624,9 +626,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=1000, help="at most, per run")
     parser.add_argument("--capacity", type=int, default=8, help="chats per agent")
     parser.add_argument(
-        "--rates", type=float, nargs="+", default=[1, 2, 4, 6, 8, 10], help="customers/s"
+        "--rates", type=float, nargs="+", default=[0.5, 1, 2, 4, 6, 8, 10], help="customers/s"
     )
-    parser.add_argument("--step-seconds", type=float, default=30)
+    parser.add_argument("--step-seconds", type=float, default=25)
     parser.add_argument("--warmup", type=float, default=10, help="seconds at the first rate")
     parser.add_argument("--web", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--p99-ms", type=float, default=250)

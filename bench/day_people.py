@@ -185,11 +185,19 @@ class Socket:
         assert self.ws is not None
         tracker = self.world.tracker
         while True:
-            message = await self.ws.receive()
+            try:
+                message = await self.ws.receive()
+            except (aiohttp.ClientError, ConnectionError) as exc:
+                if not self.closing:
+                    tracker.error(f"socket {self.label} failed", repr(exc))
+                return
             at = time.perf_counter()
             if message.type == aiohttp.WSMsgType.TEXT:
                 tracker.counts["frames"] += 1
-                self.on_text(message.data, at)
+                try:
+                    self.on_text(message.data, at)
+                except (ValueError, KeyError, TypeError) as exc:
+                    tracker.error(f"frame on {self.label}", f"{exc!r}: {message.data[:200]}")
             elif message.type in (
                 aiohttp.WSMsgType.CLOSE,
                 aiohttp.WSMsgType.CLOSED,
@@ -382,6 +390,8 @@ class Agent:
                         await asyncio.wait_for(chat.changed.wait(), WAIT_TIMEOUT)
                     continue
                 await self._answer(chat)
+        except (aiohttp.ClientError, ValueError, KeyError, TypeError) as exc:
+            self.world.tracker.error("agent's chat handler", repr(exc))
         finally:
             self.handlers.pop(chat.session_id, None)
 
@@ -526,6 +536,12 @@ class Customer:
             chat.close_seen.set()
 
     async def run(self) -> None:
+        try:
+            await self._visit()
+        except (aiohttp.ClientError, ValueError, KeyError, TypeError) as exc:
+            self.world.tracker.error("customer", repr(exc))
+
+    async def _visit(self) -> None:
         world, tracker = self.world, self.world.tracker
         plan = Plan.draw(world.rng, world.mix)
         async with world.http.post(
