@@ -153,6 +153,14 @@ def day_section(lines: list[str]) -> None:
         lines += markdown(name, data, image)
 
 
+def replica_section(lines: list[str]) -> None:
+    from bench.replica import markdown
+
+    name, data = _first("replica", "replica-quick")
+    if data:
+        lines += markdown(name, data)
+
+
 def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Performance",
@@ -168,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     generic_section(lines, "Real-time delivery", "ws", "ws-quick")
     generic_section(lines, "Automatic assignment", "assign", "assign-quick")
     day_section(lines)
+    replica_section(lines)
     if NOTES.exists():
         lines += [NOTES.read_text().strip(), ""]
     DOC.write_text("\n".join(lines))

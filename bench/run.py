@@ -19,6 +19,7 @@ FULL = {
     "assign": ["--sessions", "10000", "--agents", "200"],
     "search": ["--sessions", "1000000"],
     "day": ["--plot", "docs/img/day-knee.png"],
+    "replica": ["--sessions", "50000", "--seconds", "10", "--rounds", "3"],
 }
 QUICK = {
     "seed": ["--sessions", "20000"],
@@ -31,6 +32,7 @@ QUICK = {
         *("--agents", "10", "--customers", "200", "--rates", "1", "3"),
         *("--step-seconds", "15", "--warmup", "5", "--think-scale", "0.5", "--name", "day-quick"),
     ],
+    "replica": ["--sessions", "5000", "--seconds", "3", "--rounds", "1", "--name", "replica-quick"],
 }
 
 

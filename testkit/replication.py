@@ -77,7 +77,7 @@ class Server:
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
-                return cur.fetchone()[0]
+                return cur.fetchone()[0] if cur.description else None
         finally:
             conn.close()
 

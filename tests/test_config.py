@@ -264,3 +264,23 @@ def test_concurrent_starts_agree_on_one_development_secret(var_dir):
         )
 
     assert len(secrets) == 1
+
+
+def test_replica_urls_become_binds_and_are_validated():
+    assert Config(BASE).to_flask()["SQLALCHEMY_BINDS"] == {}
+    replicas = "postgres://app@r1.internal/supportapp, postgresql://app:pw@r2.internal/supportapp"
+    flask = Config({**BASE, "DATABASE_REPLICA_URL": replicas}).to_flask()
+    assert flask["SQLALCHEMY_BINDS"] == {
+        "replica-1": {"url": "postgresql+psycopg2://app@r1.internal/supportapp"},
+        "replica-2": {"url": "postgresql+psycopg2://app:pw@r2.internal/supportapp"},
+    }
+    assert flask["DATABASE_REPLICA_MAX_LAG_SECONDS"] == 5.0
+    assert (
+        settings(DATABASE_REPLICA_MAX_LAG_SECONDS="0.5")["DATABASE_REPLICA_MAX_LAG_SECONDS"] == 0.5
+    )
+    problem = config_error(DATABASE_REPLICA_URL="mysql://x:secret@h/db")
+    assert "DATABASE_REPLICA_URL" in problem and "secret" not in problem
+    assert "DATABASE_REPLICA_MAX_LAG_SECONDS" in config_error(DATABASE_REPLICA_MAX_LAG_SECONDS="0")
+    assert "DATABASE_REPLICA_MAX_LAG_SECONDS" in config_error(
+        DATABASE_REPLICA_MAX_LAG_SECONDS="nan"
+    )
