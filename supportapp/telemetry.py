@@ -44,8 +44,8 @@ HTTP_REQUESTS = Counter(
 )
 HTTP_LATENCY = Histogram(
     "supportapp_http_request_duration_seconds",
-    "Time to answer an HTTP request (WebSocket sessions excluded), by route and method",
-    ["route", "method"],
+    "Time to answer an HTTP request (WebSocket sessions excluded), by route, method and status",
+    ["route", "method", "status"],
     buckets=LATENCY_BUCKETS,
 )
 RATE_LIMITED = Counter(
@@ -165,8 +165,9 @@ def init_app(app: Flask) -> None:
         route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
         if route == "/ws":  # a WebSocket's "request" lasts as long as the socket
             return response
-        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        status = str(response.status_code)
+        HTTP_REQUESTS.labels(route, request.method, status).inc()
+        HTTP_LATENCY.labels(route, request.method, status).observe(time.perf_counter() - started)
         if response.status_code == 429:
             RATE_LIMITED.labels(route).inc()
         return response

@@ -67,6 +67,7 @@ def test_requests_are_counted_per_route_and_status(client, make_account, open_se
             "supportapp_http_request_duration_seconds_count",
             route="/api/chat/sessions",
             method="POST",
+            status="201",
         )
         >= 2
     )
