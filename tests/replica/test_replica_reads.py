@@ -118,3 +118,38 @@ def test_a_stopped_replica_sends_reads_to_the_primary_without_errors(
     after = web.served_by()
     assert after["primary"] >= served["primary"] + 4
     assert after["replica"] <= served["replica"] + 1  # the scrape that read `served`, no more
+
+
+def test_gunicorn_workers_route_reads_to_the_replica(replication, replica, make_web, test_environ):
+    """The same under gunicorn's gevent workers (each request a greenlet with its own route)."""
+    from testkit.processes import gunicorn_server
+    from tests.replica.conftest import GENEROUS_LIMITS
+    from tests.test_telemetry import sample
+
+    web = make_web()  # empty tables; accounts made in-process are valid for the server too
+    admin, user = web.account("admin"), web.account("user")
+    env = {
+        **test_environ,
+        **GENEROUS_LIMITS,
+        "DATABASE_URL": replication.primary.url,
+        "DATABASE_REPLICA_URL": replica.url,
+        "DATABASE_REPLICA_MAX_LAG_SECONDS": "3600",
+    }
+    with gunicorn_server(env, workers=2) as server:
+        replication.wait_replayed()
+        replication.pause_replay(replica)
+        try:
+            reply = server.request(
+                "POST", "/api/chat/sessions", {"message": "quimera roja"}, token=user.token
+            )
+            assert reply.status == 201, reply.body
+            for _ in range(4):
+                found = server.request("GET", "/api/chat/search?q=quimera", token=admin.token)
+                assert found.status == 200 and found.data["pagination"]["total"] == 0
+            own = server.request("GET", "/api/chat/sessions", token=user.token)
+            assert own.data["pagination"]["total"] == 1
+        finally:
+            replication.resume_replay(replica)
+        scraped = server.request("GET", "/metrics").body
+        assert sample(scraped, "supportapp_replica_reads_total", served_by="replica") >= 4
+        assert sample(scraped, "supportapp_replica_lag_seconds", replica="replica-1") >= 0
