@@ -82,12 +82,14 @@ class RoutingSession(Session):
     _wrote = False
 
     def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any):
-        route = _route.get()
-        if route is not None and bind is None:
-            if not self._wrote and not self._flushing and _is_read(clause):
+        if bind is None:
+            reads = not self._flushing and _is_read(clause)
+            route = _route.get()
+            if route is not None and reads and not self._wrote:
                 route.used = True
                 return route.engine
-            self._wrote = True  # read your own write: the rest of the transaction stays here
+            if not reads:  # read your own write: the rest of the transaction stays here
+                self._wrote = True
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 

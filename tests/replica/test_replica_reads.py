@@ -34,6 +34,11 @@ def test_reads_in_a_replica_block_reach_the_standby_and_writes_the_primary(make_
             assert _in_recovery()  # a new transaction reads on the replica again
         db.session.rollback()
         assert not _in_recovery()
+        # A transaction that wrote before the block reads its own write in it, on the primary.
+        db.session.execute(text("CREATE TEMP TABLE written_before (x int)"))
+        with reading_from_replica():
+            assert not _in_recovery()
+        db.session.rollback()
         db.session.remove()
 
 
