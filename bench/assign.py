@@ -8,14 +8,13 @@ counter equals the real number of active sessions.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import time
 from collections.abc import Iterator
 
 import psycopg2
 
-from bench.common import bench_env, machine, throwaway_database, write_result
+from bench.common import arguments, bench_env, machine, throwaway_database, write_result
 from testkit.processes import CeleryWorker, stop_all
 
 SETUP_SQL = """
@@ -125,12 +124,7 @@ def run(sessions: int, agents: int, workers: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--agents", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--name", default="assign")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, argv, name="assign", sessions=10_000, agents=200, workers=2)
     result = run(args.sessions, args.agents, args.workers)
     print(result)
     write_result(args.name, result)

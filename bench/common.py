@@ -4,22 +4,48 @@ talks to 127.0.0.1 only."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import json
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from testkit import databases
-from testkit.processes import BIN, ROOT, gunicorn_server
+from testkit import databases, processes
+from testkit.processes import ROOT, gunicorn_server
 
 RESULTS = ROOT / "bench" / "results"
 PASSWORD = "password123"
 SERVER_PIDS: dict[str, int] = {}  # base URL -> gunicorn master pid, while it runs
+
+
+def arguments(
+    doc: str,
+    argv: list[str] | None,
+    *,
+    name: str | None = None,
+    helps: dict[str, str] | None = None,
+    **defaults: Any,
+) -> argparse.Namespace:
+    """A benchmark's command line: one `--option` per keyword (`messages_per_session` →
+    `--messages-per-session`) typed like its default (a list: one or more values; None: text,
+    unset), and `--name` (the result file) when `name` is given."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for key, default in defaults.items():
+        flag = "--" + key.replace("_", "-")
+        options: dict[str, Any] = {"default": default, "help": (helps or {}).get(key)}
+        if isinstance(default, list):
+            options.update(type=type(default[0]), nargs="+")
+        elif default is not None:
+            options["type"] = type(default)
+        parser.add_argument(flag, **options)
+    if name:
+        parser.add_argument("--name", default=name)
+    return parser.parse_args(argv)
 
 
 def server_url() -> str:
@@ -55,17 +81,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def run_flask(database_url: str, *args: str) -> str:
-    result = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=bench_env(database_url),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+    return processes.run_flask(bench_env(database_url), *args, timeout=None)
 
 
 @contextlib.contextmanager

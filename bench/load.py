@@ -13,7 +13,6 @@ Writes are also compared with pgbench running the comparable transaction on the 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
 import json
@@ -31,6 +30,7 @@ from bench.common import (
     ROOT,
     SERVER_PIDS,
     Client,
+    arguments,
     create_account,
     gunicorn,
     machine,
@@ -39,6 +39,9 @@ from bench.common import (
     write_result,
 )
 
+# The command line: defaults, and the help of the options that need one.
+OPTIONS = {"seconds": 20, "concurrency": 8, "sessions": 10_000, "compare_ref": None, "rounds": 2}
+HELP = {"compare_ref": "measure writes of this commit's code vs this tree"}
 READS = ("GET sessions/all", "GET stats", "GET details")
 WRITES = ("POST support-message", "POST user message", "PATCH assign", "PATCH priority")
 
@@ -365,14 +368,7 @@ def compare(ref: str, seconds: int, concurrency: int, sessions: int, rounds: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--name", default="load")
-    parser.add_argument("--compare-ref", help="measure writes of this commit's code vs this tree")
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, argv, name="load", helps=HELP, **OPTIONS)
     if args.compare_ref:
         result = compare(
             args.compare_ref, args.seconds, args.concurrency, args.sessions, args.rounds

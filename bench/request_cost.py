@@ -7,14 +7,13 @@ other processes) and the Redis commands it sends — so two versions compare on 
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from collections.abc import Callable
 
 import redis
 
-from bench.common import PASSWORD, throwaway_database, write_result
+from bench.common import PASSWORD, arguments, throwaway_database, write_result
 
 
 def _count_round_trips(calls: list[int]) -> None:
@@ -98,10 +97,7 @@ def run(requests: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--name", default="request_cost")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, argv, name="request_cost", requests=300)
     print(f"wrote {write_result(args.name, run(args.requests))}")
     return 0
 

@@ -6,21 +6,11 @@ p50/p95 of each dashboard read through the real HTTP stack, one request at a tim
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import psycopg2
 
-from bench import seed
-from bench.common import (
-    Client,
-    create_account,
-    gunicorn,
-    machine,
-    percentile,
-    throwaway_database,
-    write_result,
-)
+from bench import common, seed
 
 CASES = (
     ("stats (support)", "support", "/api/chat/stats"),
@@ -53,18 +43,18 @@ def _busiest_agent(database_url: str) -> str | None:
 
 def _prepare(database_url: str, base_url: str) -> dict:
     """Accounts, an agent profile and one session with 50 messages."""
-    support = create_account(database_url, base_url, "support")
-    admin = create_account(database_url, base_url, "admin")
-    user = create_account(database_url, base_url, "user")
-    admin_client = Client(base_url, admin.token)
+    support = common.create_account(database_url, base_url, "support")
+    admin = common.create_account(database_url, base_url, "admin")
+    user = common.create_account(database_url, base_url, "user")
+    admin_client = common.Client(base_url, admin.token)
     status, agent = admin_client.request(
         "POST",
         "/api/support/agents",
         {"userId": support.id, "name": "Bench agent", "maxConcurrentChats": 50},
     )
     assert status == 201, agent
-    user_client = Client(base_url, user.token)
-    support_client = Client(base_url, support.token)
+    user_client = common.Client(base_url, user.token)
+    support_client = common.Client(base_url, support.token)
     status, created = user_client.request("POST", "/api/chat/sessions", {"message": "hola"})
     assert status == 201, created
     session_id = created["data"]["id"]
@@ -84,7 +74,7 @@ def _prepare(database_url: str, base_url: str) -> dict:
 
 def measure(base_url: str, context: dict, requests: int) -> dict:
     results = {}
-    clients = {role: Client(base_url, token) for role, token in context["tokens"].items()}
+    clients = {role: common.Client(base_url, token) for role, token in context["tokens"].items()}
     for name, role, template in CASES:
         path = template.format(session=context["session"], agent=context["agent"])
         client = clients[role]
@@ -101,20 +91,20 @@ def measure(base_url: str, context: dict, requests: int) -> dict:
             client.request("GET", path)
             timings.append((time.perf_counter() - started) * 1000)
         results[name] = {
-            "p50_ms": round(percentile(timings, 0.5), 2),
-            "p95_ms": round(percentile(timings, 0.95), 2),
+            "p50_ms": round(common.percentile(timings, 0.5), 2),
+            "p95_ms": round(common.percentile(timings, 0.95), 2),
         }
     return results
 
 
 def run(sizes: list[int], requests: int) -> dict:
-    report: dict = {"machine": machine(), "requests_per_case": requests, "sizes": {}}
+    report: dict = {"machine": common.machine(), "requests_per_case": requests, "sizes": {}}
     for size in sizes:
-        with throwaway_database("bench_scale") as database_url:
+        with common.throwaway_database("bench_scale") as database_url:
             started = time.perf_counter()
             seed.main(["--sessions", str(size), "--database-url", database_url])
             seeded = round(time.perf_counter() - started, 1)
-            with gunicorn(database_url) as base_url:
+            with common.gunicorn(database_url) as base_url:
                 context = _prepare(database_url, base_url)
                 cases = measure(base_url, context, requests)
         report["sizes"][str(size)] = {"seed_seconds": seeded, "cases": cases}
@@ -134,12 +124,10 @@ def run(sizes: list[int], requests: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--name", default="scale")
-    args = parser.parse_args(argv)
-    path = write_result(args.name, run(args.sizes, args.requests))
+    args = common.arguments(
+        __doc__, argv, name="scale", sizes=[1000, 100_000, 1_000_000], requests=100
+    )
+    path = common.write_result(args.name, run(args.sizes, args.requests))
     print(f"wrote {path}")
     return 0
 

@@ -13,7 +13,6 @@ repeats the same queries (warm).
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import time
@@ -24,6 +23,7 @@ from alembic.script import ScriptDirectory
 from bench import seed
 from bench.common import (
     ROOT,
+    arguments,
     bench_env,
     machine,
     percentile,
@@ -34,6 +34,9 @@ from bench.common import (
 
 SEARCH_MIGRATION_DOC = "message search"
 TARGET_P95_MS = 100
+# The command line: defaults, and the help of the options that need one.
+OPTIONS = {"sessions": 1_000_000, "queries": 200, "seed": 7, "database_url": None}
+HELP = {"database_url": "measure this seeded database, do not seed"}
 
 
 def search_revision() -> tuple[str, str]:
@@ -135,13 +138,7 @@ def run(sessions: int, count: int, seed_value: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--name", default="search")
-    parser.add_argument("--database-url", help="measure this seeded database, do not seed")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, argv, name="search", helps=HELP, **OPTIONS)
     if args.database_url:
         result = {
             "machine": machine(),

@@ -11,7 +11,6 @@ The target database must already be migrated (`flask --app wsgi db upgrade`).
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import io
 import itertools
@@ -26,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg2
 from tqdm import tqdm
 
+from bench.common import arguments
 from supportapp.auth.passwords import hash_password
 
 DAYS = 90
@@ -390,15 +390,17 @@ def rebuild_and_check(database_url: str) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--agents", type=int, default=500)
-    parser.add_argument("--messages-per-session", type=int, default=11)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    args = parser.parse_args(argv)
+    args = arguments(
+        __doc__,
+        argv,
+        sessions=10_000,
+        agents=500,
+        messages_per_session=11,
+        seed=42,
+        database_url=os.environ.get("DATABASE_URL"),
+    )
     if not args.database_url:
-        parser.error("DATABASE_URL is not set")
+        raise SystemExit("DATABASE_URL is not set: pass --database-url")
     seeder = Seeder(args.sessions, args.agents, args.messages_per_session, args.seed)
     started = time.perf_counter()
     summary = seeder.load_into(args.database_url)

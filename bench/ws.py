@@ -12,7 +12,6 @@ open and while delivering. Writes bench/results/<name>.json.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -30,6 +29,7 @@ import websocket
 
 from bench.common import (
     Client,
+    arguments,
     bench_env,
     create_account,
     machine,
@@ -311,13 +311,15 @@ def _warm_up(servers: list[GunicornServer], user) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sockets", type=int, nargs="+", default=[500, 1000, 2000])
-    parser.add_argument("--servers", type=int, default=2)
-    parser.add_argument("--events", type=int, default=30)
-    parser.add_argument("--worker-class", nargs="+", default=["gthread", "gevent"])
-    parser.add_argument("--name", default="ws")
-    args = parser.parse_args(argv)
+    args = arguments(
+        __doc__,
+        argv,
+        name="ws",
+        sockets=[500, 1000, 2000],
+        servers=2,
+        events=30,
+        worker_class=["gthread", "gevent"],
+    )
 
     report = {
         "machine": machine(),

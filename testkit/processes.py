@@ -65,6 +65,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def run_flask(
+    env: Mapping[str, str], *args: str, cwd: Path = ROOT, timeout: float | None = 300
+) -> str:
+    """`flask --app wsgi <args>` — the app's own commands (`db upgrade`, `users create`, …) — in
+    `env`; returns what it printed, raises with its output when it fails."""
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
 # --- HTTP -------------------------------------------------------------------------------------
 
 
@@ -343,6 +362,23 @@ class GunicornServer(Process):
         """Returns self once GET /healthz answers 200."""
         self.wait_until_ready(self.healthy, timeout, "GET /healthz")
         return self
+
+
+G = TypeVar("G", bound=GunicornServer)
+
+
+@contextlib.contextmanager
+def serving(*servers: G, sig: int = signal.SIGTERM) -> Iterator[tuple[G, ...]]:
+    """Start `servers` together, yield them once each answers GET /healthz, and stop them all
+    at once afterwards (`sig=SIGQUIT`: without the graceful wait for open sockets)."""
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_healthy()
+        yield servers
+    finally:
+        stop_all(servers, sig)
 
 
 def start_gunicorn(

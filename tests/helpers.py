@@ -7,6 +7,8 @@ Account that acts (None: no Authorization header). It returns the response; with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -14,26 +16,28 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from supportapp.extensions import db
+from supportapp.models import ChatMessage, Sender
 from tests.conftest import Account
 
 DEFAULT_REPLY = "Hola, ¿en qué puedo ayudarte?"
 _UNSET: Any = object()
 
 
-def _call(
+def chat_action(
     client: FlaskClient,
     method: str,
     session_id: str,
     action: str,
-    account: Account | None,
-    body: dict[str, Any] | None,
-    expect: int | None,
+    account: Account | Mapping[str, str] | None,
+    body: Any = None,
+    *,
+    expect: int | None = None,
 ) -> Any:
+    """`method` /api/chat/session/:id/`action` with a JSON `body`, as `account` (an Account, a
+    headers mapping, or None for no Authorization header)."""
+    headers = account.headers if isinstance(account, Account) else dict(account or {})
     response = client.open(
-        f"/api/chat/session/{session_id}/{action}",
-        method=method,
-        json=body,
-        headers=account.headers if account else {},
+        f"/api/chat/session/{session_id}/{action}", method=method, json=body, headers=headers
     )
     if expect is None:
         return response
@@ -43,19 +47,21 @@ def _call(
 
 def assign(client, session_id, agent_id, account, *, expect: int | None = None) -> Any:
     """PATCH /api/chat/session/:id/assign."""
-    return _call(
-        client, "PATCH", session_id, "assign", account, {"supportAgentId": agent_id}, expect
+    return chat_action(
+        client, "PATCH", session_id, "assign", account, {"supportAgentId": agent_id}, expect=expect
     )
 
 
 def set_priority(client, session_id, priority, account, *, expect: int | None = None) -> Any:
     """PATCH /api/chat/session/:id/priority."""
-    return _call(client, "PATCH", session_id, "priority", account, {"priority": priority}, expect)
+    return chat_action(
+        client, "PATCH", session_id, "priority", account, {"priority": priority}, expect=expect
+    )
 
 
 def close(client, session_id, account, *, expect: int | None = None) -> Any:
     """PATCH /api/chat/session/:id/close."""
-    return _call(client, "PATCH", session_id, "close", account, None, expect)
+    return chat_action(client, "PATCH", session_id, "close", account, expect=expect)
 
 
 def reply(
@@ -70,22 +76,29 @@ def reply(
         body["message"] = DEFAULT_REPLY
     if template_id is not None:
         body["templateId"] = template_id
-    return _call(client, "POST", session_id, "support-message", account, body, expect)
+    return chat_action(client, "POST", session_id, "support-message", account, body, expect=expect)
 
 
 def send(client, session_id, account, message="Otra pregunta", *, expect: int | None = None) -> Any:
     """POST /api/chat/session/:id/message (the session's user writes)."""
-    return _call(client, "POST", session_id, "message", account, {"message": message}, expect)
+    return chat_action(
+        client, "POST", session_id, "message", account, {"message": message}, expect=expect
+    )
+
+
+def assert_ok(response, status: int, message: str) -> Any:
+    """A success envelope with `status` and `message`; returns its `data`."""
+    assert response.status_code == status, (response.status_code, response.get_json())
+    body = response.get_json()
+    assert body["success"] is True
+    assert body["message"] == message
+    return body["data"]
 
 
 def get_data(client: FlaskClient, url: str, account: Account, message: str, **query: Any) -> Any:
     """GET `url` as `account`: asserts a 200 success envelope with `message`; returns `data`."""
     response = client.get(url, query_string=query, headers=account.headers)
-    assert response.status_code == 200, response.get_json()
-    body = response.get_json()
-    assert body["success"] is True
-    assert body["message"] == message
-    return body["data"]
+    return assert_ok(response, 200, message)
 
 
 # --- database reads -----------------------------------------------------------------------------
@@ -149,3 +162,29 @@ def assert_taken_by(app: Flask, session_id: str, agent_id: str, *, load: int) ->
     assert str(row["support_agent_id"]) == agent_id
     assert row["assigned_at"] is not None
     assert load_of(app, agent_id) == load
+
+
+def execute(app: Flask, sql: str, **params: Any) -> None:
+    """Run `sql` and commit, in its own app context (backdating rows and the like)."""
+    with app.app_context():
+        db.session.execute(text(sql), params)
+        db.session.commit()
+        db.session.remove()
+
+
+def set_ago(app: Flask, table: str, column: str, row_id: Any, ago: timedelta) -> None:
+    """Set a time column of one row to `ago` before now (a wait that started earlier, a chat
+    that entered the queue long ago, …)."""
+    execute(app, f"UPDATE {table} SET {column} = now() - :ago WHERE id = :id", ago=ago, id=row_id)
+
+
+def add_message(
+    session_id: Any, sender: Sender, timestamp: datetime, message: str, **columns: Any
+) -> ChatMessage:
+    """A ChatMessage row added to the current database session (not committed), with any of
+    the columns the services fill in (response_seconds, agent_id, …)."""
+    row = ChatMessage(
+        session_id=session_id, message=message, sender=sender, timestamp=timestamp, **columns
+    )
+    db.session.add(row)
+    return row

@@ -40,6 +40,8 @@ AGENT_FIELDS = {
     "updatedAt",
 }
 RATING_FIELDS = {"id", "sessionId", "userId", "agentId", "score", "comment", "createdAt"}
+# Entities that are changed after creation say when.
+TIMESTAMPS = {"createdAt", "updatedAt"}
 TEMPLATE_FIELDS = {
     "id",
     "title",
@@ -48,9 +50,7 @@ TEMPLATE_FIELDS = {
     "category",
     "isShared",
     "createdBy",
-    "createdAt",
-    "updatedAt",
-}
+} | TIMESTAMPS
 LOG_FIELDS = {
     "id",
     "actorId",
@@ -77,6 +77,21 @@ STATS_FIELDS = {
     "sessionsThisMonth",
 }
 QUEUE_POSITION_FIELDS = {"position", "total", "estimatedWaitMinutes"}
+# An Attachment inside a ChatMessage.
+ATTACHMENT_FIELDS = {"id", "filename", "contentType", "size", "url"}
+NOTE_FIELDS = {"id", "sessionId", "authorId", "authorName", "note", "createdAt"}
+TEAM_FIELDS = {"id", "name", "description", "isPublic", "businessHours", "agentIds"} | TIMESTAMPS
+TRANSFER_FIELDS = {"fromAgentId", "toAgentId", "byUserId", "note", "createdAt"}
+# register, login, guest and identify answer the same.
+AUTH_RESULT_FIELDS = {"user", "accessToken", "refreshToken"}
+# GET /api/chat/session/:id/details.
+DETAILS_FIELDS = {"session", "user", "agent", "rating", "transfers"}
+# One hit of GET /api/chat/search.
+SEARCH_RESULT_FIELDS = {"session", "message", "highlight"}
+# GET /api/auth/me/export and GET /api/support/users/:id/export.
+EXPORT_FIELDS = {"exportedAt", "user", "sessions", "ratings", "attachments", "auditLogs"}
+# A stored WebSocket event as sent (frames that are never replayed carry no `id`).
+FRAME_FIELDS = {"id", "event", "data", "timestamp"}
 
 # The contract's common error messages.
 MSG_UNAUTHORIZED = "Token inválido o expirado"

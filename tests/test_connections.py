@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from supportapp.extensions import db
+from testkit.processes import free_port
 
 
 def test_pooled_connections_run_without_jit_even_after_a_rollback(app_ctx):
@@ -20,14 +21,10 @@ def test_pooled_connections_run_without_jit_even_after_a_rollback(app_ctx):
 
 def test_an_unreachable_database_answers_503_with_retry_after(test_environ, redis_url):
     """PostgreSQL not there (nothing listens on the port): a 503 envelope, never a 500."""
-    import socket
-
     from supportapp import create_app
     from supportapp.config import Config
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     environ = {**test_environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/none"}
     client = create_app(Config(environ)).test_client()
     body = {"email": "ana@example.com", "password": "password123"}

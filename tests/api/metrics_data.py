@@ -27,7 +27,6 @@ from flask import Flask
 
 from supportapp.extensions import db
 from supportapp.models import (
-    ChatMessage,
     ChatSession,
     Priority,
     Role,
@@ -37,6 +36,7 @@ from supportapp.models import (
     SupportAgent,
     User,
 )
+from tests.helpers import add_message
 
 
 @dataclass
@@ -81,28 +81,18 @@ def seed(app: Flask, agent_b_user_id: str) -> Seeded:
             return row
 
         def user_says(row, at):
-            db.session.add(
-                ChatMessage(
-                    session_id=row.id,
-                    message="Ayuda",
-                    sender=Sender.USER,
-                    sender_user_id=owner.id,
-                    timestamp=_at(at),
-                )
-            )
+            add_message(row.id, Sender.USER, _at(at), "Ayuda", sender_user_id=owner.id)
 
         def reply(row, at, agent, first=None, response=None, sender_user=None):
-            db.session.add(
-                ChatMessage(
-                    session_id=row.id,
-                    message="Respuesta",
-                    sender=Sender.SUPPORT,
-                    sender_user_id=sender_user.id if sender_user else agent.user_id,
-                    agent_id=agent.id if agent else None,
-                    timestamp=_at(at),
-                    first_response_seconds=first,
-                    response_seconds=response,
-                )
+            add_message(
+                row.id,
+                Sender.SUPPORT,
+                _at(at),
+                "Respuesta",
+                sender_user_id=sender_user.id if sender_user else agent.user_id,
+                agent_id=agent.id if agent else None,
+                first_response_seconds=first,
+                response_seconds=response,
             )
 
         def rating(row, score):

@@ -9,6 +9,7 @@ from supportapp.api.common import MSG_TOO_DEEP
 from supportapp.api.smorest import MSG_LONE_SURROGATE
 from supportapp.errors import MSG_TOO_MANY_MESSAGES, MSG_TOO_MANY_SESSIONS
 from tests.conftest import assert_error
+from tests.helpers import close, send
 
 OPEN = "/api/chat/sessions"
 
@@ -41,8 +42,7 @@ def test_closing_a_session_frees_a_place(client, make_account, limits):
     opened = [client.post(OPEN, json={}, headers=user.headers).get_json()["data"] for _ in range(3)]
     assert client.post(OPEN, json={}, headers=user.headers).status_code == 409
 
-    close = client.patch(f"/api/chat/session/{opened[0]['id']}/close", headers=user.headers)
-    assert close.status_code == 200
+    close(client, opened[0]["id"], user, expect=200)
 
     assert client.post(OPEN, json={}, headers=user.headers).status_code == 201
 
@@ -89,9 +89,7 @@ def test_an_opening_message_spends_the_message_budget_too(
     session = client.post(OPEN, json={"message": "dos"}, headers=user.headers).get_json()["data"]
 
     third = client.post(OPEN, json={"message": "tres"}, headers=user.headers)
-    message = client.post(
-        f"/api/chat/session/{session['id']}/message", json={"message": "x"}, headers=user.headers
-    )
+    message = send(client, session["id"], user, "x")
 
     assert_error(third, 429, MSG_TOO_MANY_MESSAGES)
     assert_error(message, 429, MSG_TOO_MANY_MESSAGES)
@@ -163,9 +161,7 @@ def test_a_message_of_invisible_characters_is_empty(client, make_account, text):
     user = make_account("user")
     session = client.post(OPEN, json={}, headers=user.headers).get_json()["data"]
 
-    response = client.post(
-        f"/api/chat/session/{session['id']}/message", json={"message": text}, headers=user.headers
-    )
+    response = send(client, session["id"], user, text)
     opening = client.post(OPEN, json={"message": text}, headers=user.headers)
 
     assert_error(response, 400, "El mensaje no puede estar vacío", field="message")

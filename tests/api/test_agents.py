@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.conftest import assert_error
-from tests.helpers import assign, fetch_all
+from tests.helpers import assert_ok, assign, fetch_all
 from tests.spec_shapes import AGENT_FIELDS, MSG_FORBIDDEN, MSG_UNAUTHORIZED
 
 AGENTS_URL = "/api/support/agents"
@@ -114,11 +114,7 @@ def test_create_agent_returns_201_with_the_spec_shape(app, client, make_account,
         client, make_account(role), userId=staff.id, name="Ana Soporte", maxConcurrentChats=8
     )
 
-    assert response.status_code == 201
-    body = response.get_json()
-    assert body["success"] is True
-    assert body["message"] == "Agente creado exitosamente"
-    agent = body["data"]
+    agent = assert_ok(response, 201, "Agente creado exitosamente")
     assert set(agent) == AGENT_FIELDS
     assert uuid.UUID(agent["id"])
     assert agent["userId"] == staff.id

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
+from testkit.processes import GunicornServer, gunicorn_server
 from tests.conftest import assert_error
-from tests.helpers import assert_taken_by, assign, assignment_of, load_of, scalar
+from tests.helpers import (
+    assert_taken_by,
+    assign,
+    assignment_of,
+    chat_action,
+    close,
+    load_of,
+    reply,
+    scalar,
+)
 from tests.spec_shapes import MSG_FORBIDDEN, MSG_SESSION_NOT_FOUND
 
 MSG_ASSIGNED = "Sesión asignada exitosamente"
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
 MSG_AT_CAPACITY = "El agente de soporte ha alcanzado su límite de chats concurrentes"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -254,9 +256,7 @@ def test_assign_with_malformed_agent_id_returns_400(
 
 def test_assign_without_agent_id_returns_400(app, client, make_account, open_session):
     session = open_session(make_account("user"))
-    response = client.patch(
-        f"/api/chat/session/{session['id']}/assign", json={}, headers=make_account("admin").headers
-    )
+    response = chat_action(client, "PATCH", session["id"], "assign", make_account("admin"), {})
     assert_error(response, 400, field="supportAgentId")
     assert_still_pending(app, session["id"])
 
@@ -307,8 +307,7 @@ def test_assign_closed_session_returns_409(app, client, make_account, make_agent
     agent_account, agent = make_agent(max_chats=2)
     user = make_account("user")
     session = open_session(user)
-    closed = client.patch(f"/api/chat/session/{session['id']}/close", headers=user.headers)
-    assert closed.status_code == 200
+    close(client, session["id"], user, expect=200)
 
     response = assign(client, session["id"], agent["id"], agent_account)
 
@@ -325,8 +324,7 @@ def test_assign_session_closed_by_its_agent_returns_409_and_frees_the_slot(
     agent_account, agent = make_agent(max_chats=1)
     session = open_session(make_account("user"))
     assert assign(client, session["id"], agent["id"], agent_account).status_code == 200
-    closed = client.patch(f"/api/chat/session/{session['id']}/close", headers=agent_account.headers)
-    assert closed.status_code == 200
+    close(client, session["id"], agent_account, expect=200)
     assert load_of(app, agent["id"]) == 0
 
     assert_error(assign(client, session["id"], agent["id"], agent_account), 409)
@@ -360,8 +358,7 @@ def test_freed_slot_can_be_taken_again(app, client, make_account, make_agent, op
     waiting = open_session(user)["id"]
     assert_error(assign(client, waiting, agent["id"], agent_account), 409, MSG_AT_CAPACITY)
 
-    closed = client.patch(f"/api/chat/session/{taken}/close", headers=user.headers)
-    assert closed.status_code == 200
+    close(client, taken, user, expect=200)
     assert assign(client, waiting, agent["id"], agent_account).status_code == 200
     assert load_of(app, agent["id"]) == 1 == real_active_count(app, agent["id"])
 
@@ -395,19 +392,12 @@ def test_capacity_lowered_below_load_keeps_existing_chats_working(
     first, second = fill(client, app, agent_account, agent, user, open_session, 2)
     set_agent(client, admin, agent["id"], maxConcurrentChats=1)
 
-    reply = client.post(
-        f"/api/chat/session/{first}/support-message",
-        json={"message": "Sigo aquí"},
-        headers=agent_account.headers,
-    )
-    assert reply.status_code == 201
-    assert client.patch(f"/api/chat/session/{first}/close", headers=user.headers).status_code == 200
+    reply(client, first, agent_account, "Sigo aquí", expect=201)
+    close(client, first, user, expect=200)
     assert load_of(app, agent["id"]) == 1
     # Still at the lowered capacity: one chat open, capacity one.
     assert_error(assign(client, open_session(user)["id"], agent["id"], agent_account), 409)
-    assert (
-        client.patch(f"/api/chat/session/{second}/close", headers=user.headers).status_code == 200
-    )
+    close(client, second, user, expect=200)
     assert assign(client, open_session(user)["id"], agent["id"], agent_account).status_code == 200
 
 
@@ -482,79 +472,14 @@ def test_concurrent_admin_assignments_from_threads_never_exceed_capacity(
     assert_capacity_held(app, agent["id"], session_ids, results)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def live_server(test_environ, app, tmp_path_factory):
-    """The app under gunicorn: 4 worker processes × 8 threads, on the test database."""
-    port = _free_port()
-    env = {**test_environ, "PYTHONPATH": str(ROOT)}
-    log_path = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("gunicorn did not become ready within 60 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _http_assign(base: str, session_id: str, agent_id: str, token: str) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        f"{base}/api/chat/session/{session_id}/assign",
-        data=json.dumps({"supportAgentId": agent_id}).encode(),
-        method="PATCH",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+def live_server(test_environ, app) -> Iterator[GunicornServer]:
+    """The app under gunicorn (the Procfile way): 4 worker processes × 8 threads, on the test
+    database."""
+    with gunicorn_server(
+        test_environ, workers=4, threads=8, timeout=60, GUNICORN_WORKER_CLASS="gthread"
+    ) as server:
+        yield server
 
 
 @pytest.mark.slow
@@ -570,7 +495,14 @@ def test_concurrent_assignments_across_server_processes_never_exceed_capacity(
 
     def attempt(session_id: str) -> tuple[int, dict]:
         start.wait(timeout=30)
-        return _http_assign(live_server, session_id, agent["id"], agent_account.token)
+        response = live_server.request(
+            "PATCH",
+            f"/api/chat/session/{session_id}/assign",
+            {"supportAgentId": agent["id"]},
+            token=agent_account.token,
+            timeout=60,
+        )
+        return response.status, response.body
 
     with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
         results = list(pool.map(attempt, session_ids))

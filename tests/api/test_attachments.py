@@ -21,14 +21,14 @@ from supportapp.realtime.bus import EVENT_STREAM
 from supportapp.services import attachment_links, attachments
 from supportapp.services.storage import FilesystemStorage
 from tests.conftest import assert_error
-from tests.spec_shapes import MESSAGE_FIELDS
+from tests.helpers import close, send
+from tests.spec_shapes import ATTACHMENT_FIELDS, MESSAGE_FIELDS
 
 MSG_SENT = "Archivo enviado exitosamente"
 MSG_TOO_LARGE = "El archivo supera el tamaño máximo permitido"
 MSG_UNSUPPORTED = "Tipo de archivo no permitido"
 MSG_BAD_LINK = "El enlace no es válido o ha caducado"
 MSG_NOT_FOUND = "Archivo adjunto no encontrado"
-ATTACHMENT_FIELDS = {"id", "filename", "contentType", "size", "url"}
 
 
 def png_bytes(extra: int = 0) -> bytes:
@@ -363,16 +363,14 @@ def test_without_a_token_it_is_401(client, session):
 
 
 def test_a_closed_session_is_409(client, user, session):
-    client.patch(f"/api/chat/session/{session['id']}/close", headers=user.headers)
+    close(client, session["id"], user, expect=200)
 
     assert_error(upload(client, session["id"], user, PNG, "a.png"), 409)
 
 
 def test_an_attachment_spends_the_message_budget(app, client, user, session, monkeypatch):
     monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT", "3/minute")
-    client.post(
-        f"/api/chat/session/{session['id']}/message", json={"message": "uno"}, headers=user.headers
-    )
+    send(client, session["id"], user, "uno", expect=201)
     sent(upload(client, session["id"], user, PNG, "a.png"))
     sent(upload(client, session["id"], user, PNG, "a.png"))
 

@@ -14,7 +14,7 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from tests.conftest import assert_error
-from tests.spec_shapes import MSG_FORBIDDEN, USER_FIELDS
+from tests.spec_shapes import AUTH_RESULT_FIELDS, MSG_FORBIDDEN, USER_FIELDS
 
 MSG_INVALID_TOKEN = "Token inválido o expirado"
 MSG_TOO_MANY_REQUESTS = "Demasiadas solicitudes. Intenta de nuevo en unos minutos"
@@ -94,7 +94,7 @@ def test_register_returns_201_with_user_role_and_both_tokens(client):
     assert body["success"] is True
     assert isinstance(body["message"], str) and body["message"]
     data = body["data"]
-    assert set(data) == {"user", "accessToken", "refreshToken"}
+    assert set(data) == AUTH_RESULT_FIELDS
     assert set(data["user"]) == USER_FIELDS
     assert data["user"]["isGuest"] is False
     assert data["user"]["role"] == "user"

@@ -16,12 +16,13 @@ from supportapp.models import AuditLog, ChatMessage, ChatSession, SessionRating,
 from supportapp.realtime.bus import EVENT_STREAM
 from supportapp.services import data_rights
 from tests.conftest import assert_error
+from tests.helpers import close, reply
+from tests.spec_shapes import EXPORT_FIELDS
 
 MSG_USER_NOT_FOUND = "Usuario no encontrado"
 MSG_ONLY_CUSTOMERS = "Solo se pueden exportar o borrar los datos de clientes (rol user)"
 MSG_INVALID_TOKEN = "Token inválido o expirado"
 MSG_FORBIDDEN = "No tienes permisos para realizar esta acción"
-EXPORT_KEYS = {"exportedAt", "user", "sessions", "ratings", "attachments", "auditLogs"}
 COUNTER_TABLES = (
     "session_stats_hourly",
     "response_stats_hourly",
@@ -49,12 +50,7 @@ def conversation(client, make_account, make_agent, open_session):
         session = open_session(user, "Mi pedido 1234 no llegó, vivo en Calle Mayor 5")
 
         def reply(self, session_id: str, text: str = "Lo reviso ahora mismo") -> None:
-            response = client.post(
-                f"/api/chat/session/{session_id}/support-message",
-                json={"message": text},
-                headers=self.agent_account.headers,
-            )
-            assert response.status_code == 201, response.get_json()
+            reply(client, session_id, self.agent_account, text, expect=201)
 
         def open(self) -> dict:
             session = open_session(self.user, "Otra consulta")
@@ -64,7 +60,7 @@ def conversation(client, make_account, make_agent, open_session):
     found = Conversation()
     found.reply(found.session["id"])
     sid = found.session["id"]
-    assert client.patch(f"/api/chat/session/{sid}/close", headers=found.user.headers).status_code
+    close(client, sid, found.user, expect=200)
     rated = client.post(
         f"/api/chat/session/{sid}/rating",
         json={"score": 4, "comment": "Me atendió Marta, muy bien"},
@@ -119,7 +115,7 @@ def test_admin_export_holds_everything_about_the_customer(app, client, admin, co
     body = response.get_json()
     assert body["message"] == "Datos exportados exitosamente"
     data = body["data"]
-    assert set(data) == EXPORT_KEYS
+    assert set(data) == EXPORT_FIELDS
     assert data["user"]["id"] == conversation.user.id
     assert data["user"]["email"] == conversation.user.email
     assert data["user"]["isGuest"] is False
@@ -417,7 +413,7 @@ def test_retention_erases_old_closed_sessions_content_in_batches(
     old_ids = [conversation.session["id"]]
     for _ in range(4):
         session = open_session(conversation.user, "Un dato personal")
-        client.patch(f"/api/chat/session/{session['id']}/close", headers=admin.headers)
+        close(client, session["id"], admin, expect=200)
         old_ids.append(session["id"])
     with app.app_context():
         for sid in old_ids:
@@ -479,7 +475,7 @@ def test_guest_cleanup_deletes_idle_guests_and_erases_those_with_closed_sessions
     headers = bearer(with_closed["accessToken"])
     closed_id = client.post("/api/chat/sessions", json={"message": "Hola"}, headers=headers)
     closed_id = closed_id.get_json()["data"]["id"]
-    client.patch(f"/api/chat/session/{closed_id}/close", headers=headers)
+    close(client, closed_id, headers, expect=200)
     client.post(
         "/api/chat/sessions",
         json={"message": "Sigo aquí"},

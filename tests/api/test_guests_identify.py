@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from supportapp.extensions import db
 from supportapp.models import User
 from tests.conftest import all_at_once, assert_error
-from tests.spec_shapes import USER_FIELDS
+from tests.helpers import send
+from tests.spec_shapes import AUTH_RESULT_FIELDS, USER_FIELDS
 
 MSG_TOO_MANY_REQUESTS = "Demasiadas solicitudes. Intenta de nuevo en unos minutos"
 MSG_EMAIL_TAKEN = "El email ya está registrado"
@@ -56,7 +57,7 @@ def test_guest_returns_201_with_a_guest_user_and_both_tokens(client):
     body = response.get_json()
     assert body["success"] is True and body["message"] == "Invitado creado exitosamente"
     data = body["data"]
-    assert set(data) == {"user", "accessToken", "refreshToken"}
+    assert set(data) == AUTH_RESULT_FIELDS
     user = data["user"]
     assert set(user) == USER_FIELDS
     assert user["isGuest"] is True and user["role"] == "user" and user["email"] is None
@@ -98,11 +99,7 @@ def test_a_guest_uses_the_user_endpoints(client, open_session, make_agent):
     assert session.status_code == 201
     session_id = session.get_json()["data"]["id"]
 
-    reply = client.post(
-        f"/api/chat/session/{session_id}/message",
-        json={"message": "¿Hay alguien?"},
-        headers=headers,
-    )
+    reply = send(client, session_id, headers, "¿Hay alguien?")
     listed = client.get("/api/chat/sessions", headers=headers).get_json()["data"]
     refreshed = client.post("/api/auth/refresh", headers=bearer(tokens["refreshToken"]))
 

@@ -8,10 +8,11 @@ import pytest
 
 from tests.api.test_transfers import audit_rows, stream_events
 from tests.conftest import assert_error
+from tests.helpers import close
+from tests.spec_shapes import NOTE_FIELDS
 
 MSG_SESSION_NOT_FOUND = "Sesión de chat no encontrada"
 MSG_NOTE_EMPTY = "La nota no puede estar vacía"
-NOTE_FIELDS = {"id", "sessionId", "authorId", "authorName", "note", "createdAt"}
 
 
 def add_note(client, session_id, account, **body):
@@ -143,5 +144,5 @@ def test_notes_with_invalid_pagination_return_400(client, chat, query):
 
 
 def test_closed_sessions_can_still_be_annotated(client, chat):
-    client.patch(f"/api/chat/session/{chat.session['id']}/close", headers=chat.user.headers)
+    close(client, chat.session["id"], chat.user, expect=200)
     assert add_note(client, chat.session["id"], chat.staff, note="cerrada").status_code == 201

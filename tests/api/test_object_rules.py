@@ -7,14 +7,7 @@ from __future__ import annotations
 from supportapp.models import Role
 from supportapp.services.assignment import MSG_AGENT_NOT_STAFF, MSG_TAKEN_BY_OTHER
 from tests.conftest import assert_error
-
-
-def assign(client, session_id, agent_id, account):
-    return client.patch(
-        f"/api/chat/session/{session_id}/assign",
-        json={"supportAgentId": agent_id},
-        headers=account.headers,
-    )
+from tests.helpers import assign, close
 
 
 def demote(app, email: str) -> None:
@@ -108,7 +101,7 @@ def rate_after_handling(client, opener, agent, profile):
         "/api/chat/sessions", json={"message": "hola"}, headers=opener.headers
     ).get_json()["data"]
     assign(client, session["id"], profile["id"], agent)
-    client.patch(f"/api/chat/session/{session['id']}/close", headers=agent.headers)
+    close(client, session["id"], agent)
     return client.post(
         f"/api/chat/session/{session['id']}/rating", json={"score": 5}, headers=opener.headers
     )

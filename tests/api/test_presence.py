@@ -17,7 +17,7 @@ from supportapp.services import assignment, lifecycle, presence
 from tests.api.test_assign import real_active_count
 from tests.api.test_transfers import audit_rows, stream_events
 from tests.conftest import assert_error
-from tests.helpers import assign, fetch_one, load_of
+from tests.helpers import assign, execute, fetch_one, load_of
 
 AGENTS_URL = "/api/support/agents"
 
@@ -210,16 +210,12 @@ def test_an_admin_may_still_assign_to_an_offline_agent(
 
 
 def set_offline_since(app, agent_id: str, seconds_ago: float) -> None:
-    with app.app_context():
-        db.session.execute(
-            text(
-                "UPDATE support_agents SET presence = 'offline', presence_changed_at = :t "
-                "WHERE id = :id"
-            ),
-            {"t": utcnow() - timedelta(seconds=seconds_ago), "id": agent_id},
-        )
-        db.session.commit()
-        db.session.remove()
+    execute(
+        app,
+        "UPDATE support_agents SET presence = 'offline', presence_changed_at = :t WHERE id = :id",
+        t=utcnow() - timedelta(seconds=seconds_ago),
+        id=agent_id,
+    )
 
 
 def requeue(app, seconds: int) -> int:

@@ -9,8 +9,9 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
-from tests.helpers import assign, close, set_priority
+from tests.helpers import assert_ok, assign, chat_action, close, set_priority
 from tests.spec_shapes import (
+    DETAILS_FIELDS,
     MESSAGE_FIELDS,
     MSG_FORBIDDEN,
     MSG_SESSION_NOT_FOUND,
@@ -164,11 +165,7 @@ def test_invalid_priority_returns_400_and_leaves_priority_unchanged(
 
 def test_missing_priority_returns_400(app, client, make_account, open_session):
     session = open_session(make_account("user"))
-    response = client.patch(
-        f"/api/chat/session/{session['id']}/priority",
-        json={},
-        headers=make_account("support").headers,
-    )
+    response = chat_action(client, "PATCH", session["id"], "priority", make_account("support"), {})
     body = assert_error(response, 400, MSG_PRIORITY, field="priority")
     assert body["errors"]["priority"] == [MSG_PRIORITY]
     assert stored_priority(app, session["id"]) == "medium"
@@ -221,12 +218,8 @@ def test_details_returns_session_user_and_null_agent_for_each_role(
 
     response = details(client, session["id"], make_account(role))
 
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["success"] is True
-    assert body["message"] == "Detalles obtenidos exitosamente"
-    data = body["data"]
-    assert set(data) == {"session", "user", "agent", "rating", "transfers"}
+    data = assert_ok(response, 200, "Detalles obtenidos exitosamente")
+    assert set(data) == DETAILS_FIELDS
     assert data["transfers"] == []
     assert data["rating"] is None  # post-chat rating, once the user gives one
     assert data["user"] == {

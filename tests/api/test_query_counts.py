@@ -13,7 +13,6 @@ from sqlalchemy import event
 
 from supportapp.extensions import db
 from supportapp.models import (
-    ChatMessage,
     ChatSession,
     Role,
     Sender,
@@ -21,6 +20,7 @@ from supportapp.models import (
     SupportAgent,
     User,
 )
+from tests.helpers import add_message
 
 START = datetime(2024, 5, 15, 9, 0, tzinfo=UTC)
 
@@ -64,13 +64,8 @@ def add_agent_with_sessions(i: int) -> None:
         db.session.add(session)
         db.session.flush()
         for second, sender in enumerate([Sender.USER, Sender.SUPPORT, Sender.USER]):
-            db.session.add(
-                ChatMessage(
-                    session_id=session.id,
-                    message=f"mensaje {second}",
-                    sender=sender,
-                    timestamp=created + timedelta(seconds=second),
-                )
+            add_message(
+                session.id, sender, created + timedelta(seconds=second), f"mensaje {second}"
             )
 
 

@@ -13,6 +13,7 @@ from supportapp.extensions import db, redis_client
 from supportapp.models import SessionRating
 from supportapp.realtime.bus import EVENT_STREAM
 from tests.conftest import assert_error
+from tests.helpers import close, reply
 from tests.spec_shapes import RATING_FIELDS
 
 MSG_NOT_CLOSED = "Solo se puede calificar una sesión cerrada"
@@ -34,18 +35,10 @@ def chat(client, make_account, make_agent, open_session):
         session = open_session(user)
 
         def close(self):
-            response = client.patch(
-                f"/api/chat/session/{self.session['id']}/close", headers=self.user.headers
-            )
-            assert response.status_code == 200, response.get_json()
+            close(client, self.session["id"], self.user, expect=200)
 
     found = Chat()
-    response = client.post(
-        f"/api/chat/session/{found.session['id']}/support-message",
-        json={"message": "Hola"},
-        headers=found.agent_account.headers,
-    )
-    assert response.status_code == 201
+    reply(client, found.session["id"], found.agent_account, "Hola", expect=201)
     return found
 
 
@@ -123,7 +116,7 @@ def test_a_session_is_rated_only_once(client, chat):
 def test_an_unassigned_closed_session_is_rated_without_agent(client, make_account, open_session):
     user = make_account("user")
     session = open_session(user)
-    client.patch(f"/api/chat/session/{session['id']}/close", headers=user.headers)
+    close(client, session["id"], user, expect=200)
 
     response = rate(client, session["id"], user, score=2)
 

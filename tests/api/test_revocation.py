@@ -8,6 +8,7 @@ import redis
 
 from supportapp.services.agents import MSG_REACTIVATION_FORBIDDEN
 from tests.conftest import assert_error
+from tests.helpers import send
 
 ME = "/api/auth/me"
 
@@ -244,13 +245,12 @@ def test_a_refused_request_spends_no_limit(client, make_account, app, monkeypatc
     monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT", "1/minute")
     user = make_account("user")
     session = client.post("/api/chat/sessions", json={}, headers=user.headers).get_json()["data"]
-    path = f"/api/chat/session/{session['id']}/message"
     client.post("/api/auth/logout", headers=user.headers)
 
-    assert_error(client.post(path, json={"message": "a"}, headers=user.headers), 401)
+    assert_error(send(client, session["id"], user, "a"), 401)
     fresh = login(client, user)["accessToken"]
 
-    assert client.post(path, json={"message": "a"}, headers=bearer(fresh)).status_code == 201
+    send(client, session["id"], bearer(fresh), "a", expect=201)
 
 
 def test_without_redis_tokens_are_accepted_and_limits_fail_open(client, make_account, monkeypatch):

@@ -8,7 +8,13 @@ import uuid
 import pytest
 
 from tests.conftest import assert_error
-from tests.spec_shapes import MESSAGE_FIELDS, SESSION_FIELDS, SESSION_USER_FIELDS
+from tests.helpers import assign, close, send
+from tests.spec_shapes import (
+    MESSAGE_FIELDS,
+    SEARCH_RESULT_FIELDS,
+    SESSION_FIELDS,
+    SESSION_USER_FIELDS,
+)
 
 MSG_FOUND = "Resultados obtenidos exitosamente"
 
@@ -21,14 +27,6 @@ def staff(make_account):
 @pytest.fixture
 def customer(make_account):
     return make_account("user")
-
-
-def say(client, account, session_id, text):
-    response = client.post(
-        f"/api/chat/session/{session_id}/message", json={"message": text}, headers=account.headers
-    )
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["data"]
 
 
 def search(client, account, **params):
@@ -82,13 +80,15 @@ def test_results_have_the_session_the_message_and_an_escaped_highlight(
     client, staff, customer, open_session
 ):
     session = open_session(customer, "Hola")
-    message = say(client, customer, session["id"], 'Mi reembolso < 100 & "no" llegó <b>x</b>')
-    latest = say(client, customer, session["id"], "¿Alguien?")
+    message = send(
+        client, session["id"], customer, 'Mi reembolso < 100 & "no" llegó <b>x</b>', expect=201
+    )
+    latest = send(client, session["id"], customer, "¿Alguien?", expect=201)
 
     data = found(client, staff, q="reembolso")
 
     (result,) = data["results"]
-    assert set(result) == {"session", "message", "highlight"}
+    assert set(result) == SEARCH_RESULT_FIELDS
     assert set(result["session"]) >= SESSION_FIELDS
     assert [m["id"] for m in result["session"]["messages"]] == [latest["id"]]
     assert set(result["message"]) == MESSAGE_FIELDS
@@ -100,9 +100,11 @@ def test_results_have_the_session_the_message_and_an_escaped_highlight(
 
 def test_best_matches_come_first_then_the_newest(client, staff, customer, open_session):
     session = open_session(customer, "Hola")
-    strong = say(client, customer, session["id"], "reembolso, reembolso: quiero mi reembolso")
-    older_weak = say(client, customer, session["id"], "Pedí un reembolso")
-    newer_weak = say(client, customer, session["id"], "Sigo esperando el reembolso")
+    strong = send(
+        client, session["id"], customer, "reembolso, reembolso: quiero mi reembolso", expect=201
+    )
+    older_weak = send(client, session["id"], customer, "Pedí un reembolso", expect=201)
+    newer_weak = send(client, session["id"], customer, "Sigo esperando el reembolso", expect=201)
 
     data = found(client, staff, q="reembolso")
 
@@ -124,7 +126,10 @@ def test_every_word_must_match_and_minus_excludes(client, staff, customer, open_
 
 def test_search_paginates(client, staff, customer, open_session):
     session = open_session(customer, "Hola")
-    sent = [say(client, customer, session["id"], f"Pedido número {n} retrasado") for n in range(5)]
+    sent = [
+        send(client, session["id"], customer, f"Pedido número {n} retrasado", expect=201)
+        for n in range(5)
+    ]
     newest_first = [m["id"] for m in reversed(sent)]
 
     pages = [found(client, staff, q="retrasado", limit=2, page=page) for page in (1, 2, 3)]
@@ -140,11 +145,7 @@ def test_search_paginates(client, staff, customer, open_session):
 def test_search_filters_by_status_agent_and_time(client, staff, customer, open_session, make_agent):
     agent_account, agent = make_agent()
     taken = open_session(customer, "problema con la tarjeta")
-    client.patch(
-        f"/api/chat/session/{taken['id']}/assign",
-        json={"supportAgentId": agent["id"]},
-        headers=agent_account.headers,
-    )
+    assign(client, taken["id"], agent["id"], agent_account)
     waiting = open_session(customer, "problema con la tarjeta otra vez")
     first_time = taken["messages"][0]["timestamp"]
 
@@ -202,7 +203,9 @@ def test_history_lists_the_customers_sessions_newest_first_with_their_latest_mes
 ):
     first = open_session(customer, "primera")
     second = open_session(customer, "segunda")
-    latest = say(client, customer, first["id"], "sigo aquí")  # activity does not reorder
+    latest = send(
+        client, first["id"], customer, "sigo aquí", expect=201
+    )  # activity does not reorder
     open_session(make_account("user"), "de otra persona")
 
     response = history(client, staff, customer.id)
@@ -219,7 +222,7 @@ def test_history_lists_the_customers_sessions_newest_first_with_their_latest_mes
 
 def test_history_paginates_and_filters(client, staff, customer, open_session):
     opened = [open_session(customer, f"consulta {n}") for n in range(3)]
-    client.patch(f"/api/chat/session/{opened[0]['id']}/close", headers=customer.headers)
+    close(client, opened[0]["id"], customer)
 
     page = history(client, staff, customer.id, limit=2, page=2).get_json()["data"]
     closed = history(client, staff, customer.id, status="closed").get_json()["data"]

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
-from tests.helpers import assign, close, fetch_all, set_priority
+from tests.helpers import assign, close, fetch_all, reply, send, set_priority
 from tests.spec_shapes import LISTED_SESSION_FIELDS, MESSAGE_FIELDS
 
 LIST_URL = "/api/chat/sessions/all"
@@ -410,29 +410,19 @@ def test_listed_session_carries_only_its_most_recent_message(
     user = make_account("user")
     agent_account, _agent = make_agent(max_chats=5)
     sid = open_session(user, message="Primero")["id"]
-    client.post(
-        f"/api/chat/session/{sid}/message", json={"message": "Segundo"}, headers=user.headers
-    )
-    reply = client.post(
-        f"/api/chat/session/{sid}/support-message",
-        json={"message": "Respuesta"},
-        headers=agent_account.headers,
-    )
-    assert reply.status_code == 201
+    send(client, sid, user, "Segundo", expect=201)
+    answer = reply(client, sid, agent_account, "Respuesta", expect=201)
 
     (session,) = list_all(client, agent_account).get_json()["data"]["sessions"]
-    assert session["messages"] == [reply.get_json()["data"]]
-    assert session["lastMessageAt"] == reply.get_json()["data"]["timestamp"]
+    assert session["messages"] == [answer]
+    assert session["lastMessageAt"] == answer["timestamp"]
 
 
 def test_listed_unread_count_counts_unread_user_messages(client, make_account, open_session):
     user, support = make_account("user"), make_account("support")
     sid = open_session(user, message="Uno")["id"]
     for text_ in ("Dos", "Tres"):
-        response = client.post(
-            f"/api/chat/session/{sid}/message", json={"message": text_}, headers=user.headers
-        )
-        assert response.status_code == 201
+        send(client, sid, user, text_, expect=201)
     (session,) = list_all(client, support).get_json()["data"]["sessions"]
     assert session["unreadCount"] == 3
 

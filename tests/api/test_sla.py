@@ -15,7 +15,7 @@ from supportapp.models import ChatSession
 from supportapp.realtime.bus import EVENT_STREAM
 from supportapp.services import sla
 from tests.conftest import assert_error
-from tests.helpers import assign, reply
+from tests.helpers import assign, close, reply, set_priority
 
 TARGETS = {
     "high": {"firstResponseMinutes": 5, "resolutionMinutes": 60},
@@ -90,19 +90,11 @@ def test_due_times_follow_priority_changes(client, admin, targets, make_account,
     assert parse(due["resolutionDueAt"]) == created + timedelta(minutes=240)
     assert due["firstResponseBreached"] is False and due["resolutionBreached"] is False
 
-    changed = client.patch(
-        f"/api/chat/session/{session['id']}/priority",
-        json={"priority": "high"},
-        headers=admin.headers,
-    ).get_json()["data"]
+    changed = set_priority(client, session["id"], "high", admin, expect=200)
     assert parse(changed["sla"]["firstResponseDueAt"]) == created + timedelta(minutes=5)
     assert parse(changed["sla"]["resolutionDueAt"]) == created + timedelta(minutes=60)
 
-    low = client.patch(
-        f"/api/chat/session/{session['id']}/priority",
-        json={"priority": "low"},
-        headers=admin.headers,
-    ).get_json()["data"]
+    low = set_priority(client, session["id"], "low", admin, expect=200)
     assert low["sla"]["firstResponseDueAt"] is None and low["sla"]["resolutionDueAt"] is None
     details = client.get(f"/api/chat/session/{session['id']}/details", headers=admin.headers)
     assert details.get_json()["data"]["session"]["sla"] == low["sla"]
@@ -222,7 +214,7 @@ def test_sla_met_in_advanced_stats_and_agent_metrics(
     for session in (answered, late):
         assign(client, session["id"], agent["id"], account)
     reply(client, answered["id"], account)
-    client.patch(f"/api/chat/session/{answered['id']}/close", headers=account.headers)
+    close(client, answered["id"], account, expect=200)
     with app.app_context():
         _age(late["id"], 20)  # 15-minute first-response target, 240-minute resolution
     stats = client.get("/api/chat/stats", headers=admin.headers).get_json()["data"]
@@ -248,7 +240,7 @@ def test_stats_for_one_team(client, admin, make_account, open_session):
     in_team = client.post(
         "/api/chat/sessions", json={"message": "hola", "teamId": team["id"]}, headers=user.headers
     ).get_json()["data"]
-    client.patch(f"/api/chat/session/{in_team['id']}/close", headers=user.headers)
+    close(client, in_team["id"], user, expect=200)
     everyone = client.get("/api/chat/stats", headers=admin.headers).get_json()["data"]
     assert everyone["totalSessions"] == 3
     only = client.get(f"/api/chat/stats?teamId={team['id']}", headers=admin.headers)

@@ -1,4 +1,5 @@
 from tests.conftest import assert_error
+from tests.helpers import reply
 
 
 def test_healthz_answers_ok(client):
@@ -21,10 +22,5 @@ def test_user_opens_session_and_support_answers(client, make_account, make_agent
     user = make_account("user")
     agent_account, _agent = make_agent(max_chats=2)
     session = open_session(user)
-    response = client.post(
-        f"/api/chat/session/{session['id']}/support-message",
-        json={"message": "  ¿En qué puedo ayudarte?  "},
-        headers=agent_account.headers,
-    )
-    assert response.status_code == 201
-    assert response.get_json()["data"]["message"] == "¿En qué puedo ayudarte?"
+    answer = reply(client, session["id"], agent_account, "  ¿En qué puedo ayudarte?  ", expect=201)
+    assert answer["message"] == "¿En qué puedo ayudarte?"

@@ -8,13 +8,12 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from supportapp.analytics import stats as stats_service
 from supportapp.extensions import db
-from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus, User
+from supportapp.models import ChatSession, Sender, SessionStatus, User
 from tests.conftest import assert_error
-from tests.helpers import assign, get_data
+from tests.helpers import add_message, assign, close, get_data, set_ago
 from tests.spec_shapes import STATS_FIELDS
 
 URL = "/api/chat/stats"
@@ -52,14 +51,12 @@ def add_session(app, owner):
             db.session.add(session)
             db.session.flush()
             for seconds in waits:
-                db.session.add(
-                    ChatMessage(
-                        session_id=session.id,
-                        message="Respuesta",
-                        sender=Sender.SUPPORT,
-                        timestamp=created + timedelta(seconds=seconds),
-                        response_seconds=seconds,
-                    )
+                add_message(
+                    session.id,
+                    Sender.SUPPORT,
+                    created + timedelta(seconds=seconds),
+                    "Respuesta",
+                    response_seconds=seconds,
                 )
             db.session.commit()
             return session.id
@@ -286,19 +283,6 @@ def test_extreme_dates_are_answered(client, support, may_sessions, stats_timezon
 # --- live changes ----------------------------------------------------------------------------
 
 
-def backdate_wait(app, session_id: str, seconds: int) -> None:
-    """Pretend the user has been waiting `seconds` for a support reply."""
-    with app.app_context():
-        db.session.execute(
-            text(
-                "UPDATE chat_sessions SET waiting_since = now() - make_interval(secs => :s) "
-                "WHERE id = :id"
-            ),
-            {"s": seconds, "id": session_id},
-        )
-        db.session.commit()
-
-
 def test_the_console_flow_moves_the_figures(
     app, client, make_account, make_agent, open_session, support
 ):
@@ -315,8 +299,7 @@ def test_the_console_flow_moves_the_figures(
     data = get_stats(client, support)
     assert (data["pendingSessions"], data["activeSessions"], data["closedSessions"]) == (1, 1, 0)
 
-    response = client.patch(f"/api/chat/session/{first['id']}/close", headers=user.headers)
-    assert response.status_code == 200, response.get_json()
+    close(client, first["id"], user, expect=200)
     data = get_stats(client, support)
     assert (data["pendingSessions"], data["activeSessions"], data["closedSessions"]) == (1, 0, 1)
     assert data["totalSessions"] == 2
@@ -336,7 +319,7 @@ def test_support_replies_record_the_wait_they_end(
         )
         assert response.status_code == 201, response.get_json()
 
-    backdate_wait(app, session["id"], 300)
+    set_ago(app, "chat_sessions", "waiting_since", session["id"], timedelta(seconds=300))
     support_reply()  # ends a 5-minute wait, and takes the session
     support_reply()  # nobody was waiting: not a response time
     assert get_stats(client, support)["averageResponseTime"] == 5.0
@@ -344,7 +327,7 @@ def test_support_replies_record_the_wait_they_end(
 
     response = client.post(f"{url}/message", json={"message": "¿Sigues ahí?"}, headers=user.headers)
     assert response.status_code == 201, response.get_json()
-    backdate_wait(app, session["id"], 120)
+    set_ago(app, "chat_sessions", "waiting_since", session["id"], timedelta(seconds=120))
     support_reply()  # ends a 2-minute wait
 
     assert get_stats(client, support)["averageResponseTime"] == 3.5

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from supportapp.extensions import db
 from tests.conftest import assert_error
-from tests.helpers import assert_taken_by, assign, close, fetch_one, load_of, reply
+from tests.helpers import assert_taken_by, assign, chat_action, close, fetch_one, load_of, reply
 from tests.spec_shapes import MESSAGE_FIELDS
 
 SUPPORT_ROLES = ("support", "admin", "superadmin")
@@ -280,10 +280,8 @@ def test_support_message_invalid_text_returns_400(
 
 def test_support_message_without_message_field_returns_400(app, client, make_account, open_session):
     session = open_session(make_account("user"))
-    response = client.post(
-        f"/api/chat/session/{session['id']}/support-message",
-        json={},
-        headers=make_account("support").headers,
+    response = chat_action(
+        client, "POST", session["id"], "support-message", make_account("support"), {}
     )
     assert_error(response, 400, MSG_EMPTY, field="message")
     assert session_state(app, session["id"])["messages"] == 1

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import assert_error
+from tests.spec_shapes import TEAM_FIELDS
 
 ALWAYS_CLOSED = {"timezone": "Europe/Madrid", "weekly": {}}
 
@@ -42,16 +43,7 @@ def test_admin_creates_a_team_with_defaults(client, admin):
     assert team["isPublic"] is True
     assert team["businessHours"] is None
     assert team["agentIds"] == []
-    assert set(team) == {
-        "id",
-        "name",
-        "description",
-        "isPublic",
-        "businessHours",
-        "agentIds",
-        "createdAt",
-        "updatedAt",
-    }
+    assert set(team) == TEAM_FIELDS
     assert team["createdAt"].endswith("Z")
 
 

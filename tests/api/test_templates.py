@@ -11,7 +11,7 @@ from sqlalchemy import select
 from supportapp.extensions import db
 from supportapp.models import AuditLog, ChatMessage
 from tests.conftest import assert_error
-from tests.helpers import reply
+from tests.helpers import close, reply
 from tests.spec_shapes import MSG_FORBIDDEN, TEMPLATE_FIELDS
 
 URL = "/api/support/templates"
@@ -450,7 +450,7 @@ def test_template_message_to_a_missing_or_closed_session(
     template = create(client, support)
     user = make_account("user")
     session = open_session(user)
-    client.patch(f"/api/chat/session/{session['id']}/close", headers=user.headers)
+    close(client, session["id"], user, expect=200)
 
     assert_error(reply(client, str(uuid.uuid4()), support, template_id=template["id"]), 404)
     assert_error(reply(client, session["id"], support, template_id=template["id"]), 409)

@@ -14,7 +14,7 @@ from supportapp.extensions import db, redis_client
 from supportapp.realtime.bus import EVENT_STREAM
 from tests.api.test_assign import real_active_count
 from tests.conftest import assert_error
-from tests.helpers import assign, fetch_one, load_of
+from tests.helpers import assign, close, fetch_one, load_of
 from tests.spec_shapes import AGENT_FIELDS, MSG_UNAUTHORIZED
 
 MSG_TRANSFERRED = "Sesión transferida exitosamente"
@@ -226,7 +226,7 @@ def test_transfer_note_of_500_characters_after_trimming_is_accepted(client, chat
 
 
 def test_transfer_of_a_closed_session_returns_409(client, chat):
-    client.patch(f"/api/chat/session/{chat.session['id']}/close", headers=chat.user.headers)
+    close(client, chat.session["id"], chat.user, expect=200)
     response = transfer(client, chat.session["id"], chat.admin, supportAgentId=chat.b["id"])
     assert_error(response, 409, "La sesión de chat está cerrada")
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import assert_error
-from tests.helpers import assign, close, reply, send
+from tests.helpers import assign, chat_action, close, reply, send
 from tests.spec_shapes import MESSAGE_FIELDS, MSG_FORBIDDEN, MSG_SESSION_NOT_FOUND, SESSION_FIELDS
 
 MSG_TOO_MANY_MESSAGES = "Demasiados mensajes enviados. Intenta de nuevo en unos minutos"
@@ -254,9 +254,7 @@ def test_message_to_a_closed_session_returns_409_and_stores_nothing(
 def test_bad_message_returns_400_and_stores_nothing(client, app, user, open_session, text, error):
     session = open_session(user)
 
-    response = client.post(
-        f"/api/chat/session/{session['id']}/message", json={"message": text}, headers=user.headers
-    )
+    response = send(client, session["id"], user, text)
 
     assert_error(response, 400, error, field="message")
     assert stored_message_count(app, session["id"]) == 1
@@ -265,9 +263,7 @@ def test_bad_message_returns_400_and_stores_nothing(client, app, user, open_sess
 def test_message_without_a_body_returns_400(client, user, open_session):
     session = open_session(user)
 
-    response = client.post(
-        f"/api/chat/session/{session['id']}/message", json={}, headers=user.headers
-    )
+    response = chat_action(client, "POST", session["id"], "message", user, {})
 
     assert_error(response, 400, MSG_EMPTY, field="message")
 
@@ -275,7 +271,7 @@ def test_message_without_a_body_returns_400(client, user, open_session):
 def test_message_without_a_token_returns_401(client, user, open_session):
     session = open_session(user)
 
-    response = client.post(f"/api/chat/session/{session['id']}/message", json={"message": "hola"})
+    response = send(client, session["id"], None, "hola")
 
     assert_error(response, 401, "Token inválido o expirado")
 

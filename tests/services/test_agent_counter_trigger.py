@@ -149,15 +149,6 @@ def test_reassigning_moves_the_chat_between_agents(new_session):
     assert_load(second, 1)
 
 
-def test_closing_frees_the_slot(new_session):
-    agent = new_agent()
-    session = new_session("active", agent)
-
-    set_session(session, status="closed")
-
-    assert_load(agent, 0)
-
-
 def test_reopening_to_pending_frees_the_slot_and_reactivating_takes_it(new_session):
     agent = new_agent()
     session = new_session("active", agent)
@@ -169,20 +160,20 @@ def test_reopening_to_pending_frees_the_slot_and_reactivating_takes_it(new_sessi
     assert_load(agent, 1)
 
 
-def test_reopening_a_closed_session_to_pending_does_not_count(new_session):
+@pytest.mark.parametrize(
+    ("status", "change"),
+    [
+        ("active", {"status": "closed"}),
+        ("closed", {"status": "pending"}),
+        ("active", {"support_agent_id": None}),
+    ],
+    ids=["closing-frees-the-slot", "reopening-closed-to-pending-does-not-count", "unassigning"],
+)
+def test_a_change_that_leaves_no_active_chat_leaves_no_load(new_session, status, change):
     agent = new_agent()
-    session = new_session("closed", agent)
+    session = new_session(status, agent)
 
-    set_session(session, status="pending")
-
-    assert_load(agent, 0)
-
-
-def test_unassigning_an_active_session_frees_the_slot(new_session):
-    agent = new_agent()
-    session = new_session("active", agent)
-
-    set_session(session, support_agent_id=None)
+    set_session(session, **change)
 
     assert_load(agent, 0)
 

@@ -12,8 +12,7 @@ from sqlalchemy import text
 from supportapp import jobs, outbox
 from supportapp.extensions import db, redis_client
 from supportapp.realtime import bus
-
-MESSAGE = "/api/chat/session/{}/message"
+from tests.helpers import send
 
 
 def stream(redis_url: str) -> list[tuple[str, dict[str, str]]]:
@@ -94,9 +93,7 @@ def test_events_left_behind_are_relayed_once_in_commit_order(
     session = open_session(user, "uno")  # Redis still up: published at once
     redis_down.down()
     for text_ in ("dos", "tres"):
-        response = client.post(
-            MESSAGE.format(session["id"]), json={"message": text_}, headers=user.headers
-        )
+        response = send(client, session["id"], user, text_)
         assert response.status_code == 201  # PostgreSQL is the truth: the write succeeded
     assert messages_in(stream(redis_url)) == ["uno"]
     kept = outbox_rows(app)
@@ -122,13 +119,11 @@ def test_a_later_event_of_the_same_session_waits_for_the_earlier_one(
     session = open_session(user, "uno")
     other_session = open_session(other, "otro")
     redis_down.down()
-    client.post(MESSAGE.format(session["id"]), json={"message": "dos"}, headers=user.headers)
+    send(client, session["id"], user, "dos")
     redis_down.up()  # Redis answers again before the relay ran
 
-    client.post(MESSAGE.format(session["id"]), json={"message": "tres"}, headers=user.headers)
-    client.post(
-        MESSAGE.format(other_session["id"]), json={"message": "otro 2"}, headers=other.headers
-    )
+    send(client, session["id"], user, "tres")
+    send(client, other_session["id"], other, "otro 2")
     # "tres" did not overtake "dos"; the other session is not held back.
     assert messages_in(stream(redis_url)) == ["uno", "otro", "otro 2"]
     assert relay(app) == 2
@@ -187,7 +182,7 @@ def test_after_a_failure_requests_do_not_wait_for_redis(
         bus, "publish_once", lambda *a, **k: attempts.append(1) or redis_down.fail()
     )
     for text_ in ("dos", "tres", "cuatro"):
-        client.post(MESSAGE.format(session["id"]), json={"message": text_}, headers=user.headers)
+        send(client, session["id"], user, text_)
     assert attempts == [1]  # only the first request tried; the others left it to the relay
     redis_down.up()
     assert relay(app) == 3
@@ -223,7 +218,7 @@ def test_a_later_event_goes_out_at_once_when_the_earlier_one_is_published_meanwh
     user = make_account("user")
     session = open_session(user, "uno")
     redis_down.down()
-    client.post(MESSAGE.format(session["id"]), json={"message": "dos"}, headers=user.headers)
+    send(client, session["id"], user, "dos")
     redis_down.up()
 
     pauses: list[float] = []
@@ -233,7 +228,7 @@ def test_a_later_event_goes_out_at_once_when_the_earlier_one_is_published_meanwh
         relay(app)
 
     monkeypatch.setattr(outbox.time, "sleep", pause)
-    client.post(MESSAGE.format(session["id"]), json={"message": "tres"}, headers=user.headers)
+    send(client, session["id"], user, "tres")
     assert len(pauses) == 1
     assert messages_in(stream(redis_url)) == ["uno", "dos", "tres"]
     assert outbox_rows(app) == []
@@ -247,7 +242,7 @@ def test_where_a_relay_runs_the_next_write_deletes_the_handed_over_rows(
     session = open_session(user, "uno")
     first = [row_id for row_id, _, _ in outbox_rows(app)]
     assert len(first) == 3  # published, not yet deleted: no round trip of its own
-    client.post(MESSAGE.format(session["id"]), json={"message": "dos"}, headers=user.headers)
+    send(client, session["id"], user, "dos")
     # That write deleted the first rows in its own statement, and was not held back by them.
     assert [row_id for row_id, _, _ in outbox_rows(app)] == [max(first) + 1]
     assert messages_in(stream(redis_url)) == ["uno", "dos"]

@@ -19,7 +19,7 @@ from supportapp.api.common import parse_date_range
 from supportapp.errors import ValidationFailed
 from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Role, Sender, SessionStatus, User
-from tests.helpers import rows, session_counters
+from tests.helpers import add_message, rows, session_counters
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -61,27 +61,19 @@ def add_session(owner):
 
 def reply(session: ChatSession, waited_seconds: float | None) -> ChatMessage:
     """A support message; `waited_seconds` is the wait it ended (None: it ended no wait)."""
-    message = ChatMessage(
-        session_id=session.id,
-        message="Hola, ¿en qué puedo ayudarte?",
-        sender=Sender.SUPPORT,
-        timestamp=session.created_at + timedelta(seconds=waited_seconds or 1),
+    message = add_message(
+        session.id,
+        Sender.SUPPORT,
+        session.created_at + timedelta(seconds=waited_seconds or 1),
+        "Hola, ¿en qué puedo ayudarte?",
         response_seconds=waited_seconds,
     )
-    db.session.add(message)
     db.session.commit()
     return message
 
 
 def user_message(session: ChatSession) -> None:
-    db.session.add(
-        ChatMessage(
-            session_id=session.id,
-            message="Hola",
-            sender=Sender.USER,
-            timestamp=session.created_at,
-        )
-    )
+    add_message(session.id, Sender.USER, session.created_at, "Hola")
     db.session.commit()
 
 
@@ -373,25 +365,28 @@ def test_a_range_restricts_every_figure_including_partial_hours(add_session):
     assert periods(figures) == (4, 7, 7)
 
 
-def test_a_range_inside_one_hour(add_session):
-    for created in ["2024-05-15T10:14:59Z", "2024-05-15T10:15:00Z", "2024-05-15T10:44:59Z"]:
-        add_session(created, "active")
-    add_session("2024-05-15T10:45:00Z", "active")
+@pytest.mark.parametrize(
+    ("start", "end", "status", "expected_totals"),
+    [
+        ("2024-05-15T10:15:00Z", "2024-05-15T10:45:00Z", "active", (2, 2, 0, 0)),
+        ("2024-05-15T10:00:00Z", "2024-05-15T12:00:00Z", "closed", (2, 0, 0, 2)),
+    ],
+    ids=["inside-one-hour", "on-whole-hours"],
+)
+def test_a_range_counts_what_was_created_from_its_start_up_to_its_end(
+    add_session, start, end, status, expected_totals
+):
+    """A session created one second before the start, at the start, one second before the
+    end and at the end: the middle two count."""
+    one_second = timedelta(seconds=1)
+    first, last = (datetime.fromisoformat(bound) for bound in (start, end))
+    for created in (first - one_second, first, last - one_second, last):
+        add_session(created, status)
 
-    figures = stats(window("2024-05-15T10:15:00Z", "2024-05-15T10:45:00Z"), now=NOW)
+    figures = stats(window(start, end), now=NOW)
 
-    assert totals(figures) == (2, 2, 0, 0)
+    assert totals(figures) == expected_totals
     assert periods(figures) == (2, 2, 2)
-
-
-def test_a_range_on_whole_hours(add_session):
-    for created in ["2024-05-15T09:59:59Z", "2024-05-15T10:00:00Z", "2024-05-15T11:59:59Z"]:
-        add_session(created, "closed")
-    add_session("2024-05-15T12:00:00Z", "closed")
-
-    figures = stats(window("2024-05-15T10:00:00Z", "2024-05-15T12:00:00Z"), now=NOW)
-
-    assert totals(figures) == (2, 0, 0, 2)
 
 
 def test_open_ended_ranges(add_session):

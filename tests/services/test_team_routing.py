@@ -4,7 +4,6 @@ anyone."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from supportapp.extensions import db
 from supportapp.models import ChatSession, SupportAgent
 from supportapp.realtime.presence import vouch
 from supportapp.services import assignment
+from tests.helpers import set_ago
 
 
 @pytest.fixture
@@ -86,11 +86,7 @@ def test_fallback_lets_anyone_take_a_long_waiting_team_chat(
     user = make_account("user")
     old = open_for(client, user, team)
     fresh = open_for(client, user, team)
-    with app.app_context():
-        row = db.session.get(ChatSession, uuid.UUID(old))
-        row.queued_at -= timedelta(minutes=11)
-        db.session.commit()
-        db.session.remove()
+    set_ago(app, "chat_sessions", "queued_at", old, timedelta(minutes=11))
     monkeypatch.setitem(app.config, "TEAM_FALLBACK_MINUTES", 10)
     assigned = run_assignment(app)
     assert assigned[old] == outsider["id"]
@@ -103,9 +99,5 @@ def test_without_fallback_a_team_chat_waits_for_its_members(
     make_agent()
     user = make_account("user")
     waiting = open_for(client, user, team)
-    with app.app_context():
-        row = db.session.get(ChatSession, uuid.UUID(waiting))
-        row.queued_at -= timedelta(hours=5)
-        db.session.commit()
-        db.session.remove()
+    set_ago(app, "chat_sessions", "queued_at", waiting, timedelta(hours=5))
     assert run_assignment(app)[waiting] is None

@@ -306,11 +306,7 @@ def test_a_requeued_session_enqueues_the_notification(
 ):
     agent_account, agent = make_agent()
     session = open_session(make_account("user"), "Hola")
-    client.patch(
-        f"/api/chat/session/{session['id']}/assign",
-        json={"supportAgentId": agent["id"]},
-        headers=agent_account.headers,
-    )
+    assign(client, session["id"], agent["id"], agent_account, expect=200)
     enqueued.clear()
     with app.app_context():
         assert lifecycle.requeue_unanswered(5, now=utcnow() + timedelta(minutes=10)) == 1
