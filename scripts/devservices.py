@@ -181,6 +181,11 @@ class Service(abc.ABC):
     port_variable: str  # environment variable selecting the port
     default_port: int
 
+    def __init__(self, data_dir: Path, pid_name: str, log_name: str) -> None:
+        self.data_dir = data_dir
+        self.pid_file = data_dir / pid_name
+        self.log_file = data_dir / log_name
+
     @property
     def port(self) -> int:
         return configured_port(self.port_variable, self.default_port)
@@ -232,9 +237,7 @@ class Postgres(Service):
     default_port = 54329
 
     def __init__(self) -> None:
-        self.pgdata = VAR / "pgdata"
-        self.pid_file = self.pgdata / "postmaster.pid"
-        self.log_file = self.pgdata / "server.log"
+        super().__init__(VAR / "pgdata", "postmaster.pid", "server.log")
 
     @property
     def install_dir(self) -> Path:
@@ -244,7 +247,7 @@ class Postgres(Service):
         return str(self.install_dir / "bin" / program)
 
     def running_port(self) -> int | None:
-        if live_server(self.pid_file, "postgres", self.pgdata) is None:
+        if live_server(self.pid_file, "postgres", self.data_dir) is None:
             return None
         return int(self._pid_file_field(3) or self.port)
 
@@ -288,11 +291,11 @@ class Postgres(Service):
         run_tool([*psql, "-U", PG_SUPERUSER, "-d", "postgres"], stdin=sql)
 
     def _pg_ctl(self, action: str, *options: str, user: pwd.struct_passwd | None) -> None:
-        pg_ctl = [self.bin("pg_ctl"), action, "-D", str(self.pgdata), "-t", str(TIMEOUT)]
+        pg_ctl = [self.bin("pg_ctl"), action, "-D", str(self.data_dir), "-t", str(TIMEOUT)]
         run_tool([*pg_ctl, *options], user=user, timeout=TIMEOUT + 10)
 
     def stop(self) -> bool:
-        proc = live_server(self.pid_file, "postgres", self.pgdata)
+        proc = live_server(self.pid_file, "postgres", self.data_dir)
         if proc is None:
             return False
         log(f"stopping {self.name} (pid {proc.pid})")
@@ -314,28 +317,28 @@ class Postgres(Service):
     def _init_cluster(self, user: pwd.struct_passwd | None) -> None:
         """initdb into a scratch directory then rename it, so an interrupted initdb never
         leaves a half-made var/pgdata behind."""
-        if (self.pgdata / "PG_VERSION").exists():
-            if user is not None and self.pgdata.stat().st_uid != user.pw_uid:
-                chown_tree(self.pgdata, user)
+        if (self.data_dir / "PG_VERSION").exists():
+            if user is not None and self.data_dir.stat().st_uid != user.pw_uid:
+                chown_tree(self.data_dir, user)
             return
-        if self.pgdata.exists():
-            if any(self.pgdata.iterdir()):
-                raise ServiceError(f"{self.pgdata} is not a PostgreSQL data directory; remove it")
-            self.pgdata.rmdir()
+        if self.data_dir.exists():
+            if any(self.data_dir.iterdir()):
+                raise ServiceError(f"{self.data_dir} is not a PostgreSQL data directory; remove it")
+            self.data_dir.rmdir()
         scratch = VAR / "pgdata.init"
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(mode=0o700, parents=True)
         if user is not None:
             os.chown(scratch, user.pw_uid, user.pw_gid)
-        log(f"creating a PostgreSQL cluster in {self.pgdata}")
+        log(f"creating a PostgreSQL cluster in {self.data_dir}")
         initdb = [self.bin("initdb"), "-D", str(scratch), "--auth=trust", "-U", PG_SUPERUSER]
         run_tool([*initdb, "--encoding=UTF8", "--locale=C"], user=user)
-        scratch.rename(self.pgdata)
+        scratch.rename(self.data_dir)
 
     def _socket_dir(self, port: int) -> str:
         """Unix socket directory, or "" (no socket: we use TCP) when the data directory path
         is too long for a socket path or contains characters postgres would mangle."""
-        path = str(self.pgdata)
+        path = str(self.data_dir)
         if len(f"{path}/.s.PGSQL.{port}") >= 100 or any(c in path for c in " ,\"'\\"):
             return ""
         return path
@@ -357,7 +360,7 @@ class Postgres(Service):
         """Let the PostgreSQL system user use the binaries and reach var/pgdata."""
         make_world_usable(self.install_dir)
         make_traversable(self.install_dir)
-        make_traversable(self.pgdata)
+        make_traversable(self.data_dir)
 
 
 class Redis(Service):
@@ -367,12 +370,10 @@ class Redis(Service):
     default_port = 63799
 
     def __init__(self) -> None:
-        self.dir = VAR / "redis"
-        self.pid_file = self.dir / "redis.pid"
-        self.log_file = self.dir / "redis.log"
+        super().__init__(VAR / "redis", "redis.pid", "redis.log")
 
     def running_port(self) -> int | None:
-        proc = live_server(self.pid_file, "redis-server", self.dir)
+        proc = live_server(self.pid_file, "redis-server", self.data_dir)
         if proc is None:
             return None
         with contextlib.suppress(psutil.Error):
@@ -385,12 +386,12 @@ class Redis(Service):
         return f"redis://{HOST}:{port}/0"
 
     def _launch(self, port: int) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.pid_file.unlink(missing_ok=True)  # stale: the server is not running
         config = {
             "port": str(port),
             "bind": HOST,
-            "dir": str(self.dir),
+            "dir": str(self.data_dir),
             "daemonize": "yes",
             "pidfile": str(self.pid_file),
             "logfile": str(self.log_file),
@@ -411,7 +412,7 @@ class Redis(Service):
         """Nothing to do: database 0 always exists."""
 
     def stop(self) -> bool:
-        proc = live_server(self.pid_file, "redis-server", self.dir)
+        proc = live_server(self.pid_file, "redis-server", self.data_dir)
         if proc is None:
             return False
         log(f"stopping {self.name} (pid {proc.pid})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -29,7 +28,6 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(config.to_flask())
     app.json.sort_keys = False
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"]
     configure_logging(app.config["LOG_LEVEL"])
     _trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
 
@@ -100,7 +98,6 @@ def _register_request_id(app: Flask) -> None:
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
-        g.started_at = time.perf_counter()
 
     @app.after_request
     def echo_request_id(response):

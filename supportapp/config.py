@@ -672,7 +672,6 @@ class Config:
             "JWT_CAN_ISSUE_TOKENS": not asymmetric,
             "RATELIMIT_STORAGE_URI": s["REDIS_URL"],
             "RATELIMIT_STORAGE_OPTIONS": rate_limit_storage_options(s["REDIS_URL"]),
-            "RATELIMIT_HEADERS_ENABLED": False,
             "RATELIMIT_STRATEGY": "moving-window",
             "RATELIMIT_KEY_PREFIX": "supportapp-rl",
             # Fail open: without Redis, login and register are served unlimited (and logged),
@@ -685,5 +684,4 @@ class Config:
             "OPENAPI_URL_PREFIX": "/api",
             "OPENAPI_JSON_PATH": "openapi.json",
             # /api/docs and /api/redoc are served by supportapp.web from pinned local assets.
-            "JSON_SORT_KEYS": False,
         }

@@ -85,10 +85,6 @@ class UnsupportedMediaType(DomainError):
     status = 415
 
 
-class ServiceUnavailable(DomainError):
-    status = 503
-
-
 class RateLimited(DomainError):
     status = 429
 

@@ -109,42 +109,28 @@ def init_app(app: Flask) -> Celery:
 
 def beat_schedule(app: Flask) -> dict:
     """Every periodic job, in one place. Exactly one beat process runs it."""
+    config = app.config
+    sla_seconds = config["SLA_SWEEP_INTERVAL_SECONDS"]
     return {
-        "auto-assign-sweep": {
-            "task": AUTO_ASSIGN,
-            "schedule": timedelta(seconds=app.config["AUTO_ASSIGN_INTERVAL_SECONDS"]),
-            "options": {"expires": app.config["AUTO_ASSIGN_INTERVAL_SECONDS"]},
-        },
-        "presence-sweep": {
-            "task": SWEEP_PRESENCE,
-            "schedule": timedelta(seconds=PRESENCE_SWEEP_SECONDS),
-            "options": {"expires": PRESENCE_SWEEP_SECONDS * 2},
-        },
-        "inactive-sessions-sweep": {
-            "task": SWEEP_INACTIVE,
-            "schedule": timedelta(minutes=1),
-            "options": {"expires": 60},
-        },
-        "stats-rollup": {
-            "task": ROLLUP_RECENT,
-            "schedule": timedelta(seconds=app.config["ROLLUP_INTERVAL_SECONDS"]),
-            "options": {"expires": app.config["ROLLUP_INTERVAL_SECONDS"]},
-        },
-        "sla-sweep": {
-            "task": SWEEP_SLA,
-            "schedule": timedelta(seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"]),
-            "options": {"expires": app.config["SLA_SWEEP_INTERVAL_SECONDS"]},
-        },
-        "deferred-queue-notices": {
-            "task": RELEASE_DEFERRED_NOTICES,
-            "schedule": timedelta(seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"]),
-            "options": {"expires": app.config["SLA_SWEEP_INTERVAL_SECONDS"]},
-        },
-        "data-retention": {
-            "task": APPLY_RETENTION,
-            "schedule": timedelta(hours=1),
-            "options": {"expires": 3600},
-        },
+        "auto-assign-sweep": _every(config["AUTO_ASSIGN_INTERVAL_SECONDS"], AUTO_ASSIGN),
+        "presence-sweep": _every(
+            PRESENCE_SWEEP_SECONDS, SWEEP_PRESENCE, expires=PRESENCE_SWEEP_SECONDS * 2
+        ),
+        "inactive-sessions-sweep": _every(60, SWEEP_INACTIVE),
+        "stats-rollup": _every(config["ROLLUP_INTERVAL_SECONDS"], ROLLUP_RECENT),
+        "sla-sweep": _every(sla_seconds, SWEEP_SLA),
+        "deferred-queue-notices": _every(sla_seconds, RELEASE_DEFERRED_NOTICES),
+        "data-retention": _every(3600, APPLY_RETENTION),
+    }
+
+
+def _every(seconds: float, task: str, *, expires: float | None = None) -> dict[str, Any]:
+    """Run `task` every `seconds`; a run still queued after `expires` seconds (one period
+    unless said) is dropped, since the next one does the same work."""
+    return {
+        "task": task,
+        "schedule": timedelta(seconds=seconds),
+        "options": {"expires": expires if expires is not None else seconds},
     }
 
 

@@ -1,13 +1,16 @@
-"""JSON log lines, each carrying the request id of the request that wrote it."""
+"""JSON log lines (python-json-logger), each carrying the request id of the request that wrote
+it: `time` (UTC, ISO 8601 with `Z`), `level`, `logger`, `message`, `requestId`, then any
+`extra={...}` fields and `exception` when there is one."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import g, has_request_context
+from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
 
 class RequestIdFilter(logging.Filter):
@@ -17,26 +20,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-        "message",
-        "asctime",
-        "request_id",
-    }
+class JsonFormatter(BaseJsonFormatter):
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message", "request_id"],
+            rename_fields={
+                "levelname": "level",
+                "name": "logger",
+                "request_id": "requestId",
+                "exc_info": "exception",
+            },
+            json_default=str,
+            json_ensure_ascii=False,
+        )
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "requestId": getattr(record, "request_id", None),
-        }
-        extra = {k: v for k, v in record.__dict__.items() if k not in self._RESERVED}
-        line.update(extra)
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        # First in the line, as a string: the library's own timestamp would come last.
+        log_data["time"] = (
+            datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+        )
+        super().add_fields(log_data, record, message_dict)
 
 
 def configure_logging(level: str) -> None:

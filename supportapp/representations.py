@@ -3,6 +3,7 @@ and WebSocket events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from supportapp.models import (
     ChatNote,
     ChatSession,
     ChatTransfer,
+    PushSubscription,
     ResponseTemplate,
     SessionRating,
     SupportAgent,
@@ -21,7 +23,11 @@ from supportapp.models.base import utcnow
 from supportapp.services.attachment_links import signed_url
 
 if TYPE_CHECKING:
+    from supportapp.auth.actor import Actor
     from supportapp.services.data_rights import UserExport
+    from supportapp.services.queue import QueuePosition
+    from supportapp.services.search import SearchHit
+    from supportapp.services.sessions import SessionDetails
 
 
 def iso(value: datetime | None) -> str | None:
@@ -83,6 +89,75 @@ def session_dict(
     return data
 
 
+def session_summary(
+    session: ChatSession, last: ChatMessage | None, *, include_unread: bool = False
+) -> dict[str, Any]:
+    """A ChatSession as lists and single-session answers show it: with its latest message."""
+    return session_dict(session, [last] if last else [], include_unread=include_unread)
+
+
+def session_rows(rows: Iterable[tuple[ChatSession, ChatMessage | None]]) -> list[dict[str, Any]]:
+    """(session, latest message) rows of a session list, with their unread counts."""
+    return [session_summary(s, m, include_unread=True) for s, m in rows]
+
+
+def queue_entries(rows: Iterable[tuple[int, ChatSession, ChatMessage | None]]) -> list[dict]:
+    """(position, session, latest message) rows of the queue."""
+    return [{**session_summary(s, m), "position": position} for position, s, m in rows]
+
+
+def queue_position_dict(found: QueuePosition) -> dict[str, Any]:
+    return {
+        "position": found.position,
+        "total": found.total,
+        "estimatedWaitMinutes": found.estimated_wait_minutes,
+    }
+
+
+def session_details_dict(details: SessionDetails) -> dict[str, Any]:
+    """The session with its full history, its customer (with their history's figures), its
+    agent, its rating and its transfers."""
+    user, agent, rating = details.user, details.agent, details.rating
+    return {
+        "session": session_dict(details.session, details.messages),
+        "user": {
+            "id": str(user.id),
+            "email": user.email,
+            "name": user.name,
+            "isGuest": user.is_guest,
+            "sessionsCount": details.user_sessions_count,
+            "lastSessionAt": iso(details.user_last_session_at),
+        }
+        if user
+        else None,
+        "agent": {"id": str(agent.id), "name": agent.name} if agent else None,
+        "rating": {
+            "score": rating.score,
+            "comment": rating.comment,
+            "createdAt": iso(rating.created_at),
+        }
+        if rating
+        else None,
+        "transfers": [transfer_dict(t) for t in details.transfers],
+    }
+
+
+def search_hit_dict(hit: SearchHit) -> dict[str, Any]:
+    return {
+        "session": session_summary(hit.session, hit.last_message),
+        "message": message_dict(hit.message),
+        "highlight": hit.highlight,
+    }
+
+
+def push_subscription_dict(subscription: PushSubscription) -> dict[str, Any]:
+    return {
+        "id": str(subscription.id),
+        "endpoint": subscription.endpoint,
+        "createdAt": iso(subscription.created_at),
+    }
+
+
 def sla_view(session: Any, now: datetime | None = None) -> dict[str, Any]:
     """The `sla` block of a ChatSession (services/sla.py computes the due times): a target is
     breached once its due time passed without the first support reply (resp. the close)."""
@@ -112,6 +187,11 @@ def agent_dict(agent: SupportAgent) -> dict[str, Any]:
         "createdAt": iso(agent.created_at),
         "updatedAt": iso(agent.updated_at),
     }
+
+
+def token_info_dict(actor: Actor, claims: dict[str, Any]) -> dict[str, Any]:
+    """What an access token says: its user, role and expiry (Unix time)."""
+    return {"userId": str(actor.user_id), "role": str(actor.role), "expiresAt": claims.get("exp")}
 
 
 def user_dict(user: User) -> dict[str, Any]:

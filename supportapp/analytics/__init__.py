@@ -37,6 +37,10 @@ Map (who owns what; R = reads, W = writes):
     counters.py         Rebuild / check of the trigger-kept counters (`flask counters …`,
                         bench seeder). W session_stats_hourly, response_stats_hourly,
                         support_agents.current_active_chats; R chat_sessions, chat_messages.
+    sla.py              `slaMet`: the share of decided sessions created in a range that met
+                        their first-response and resolution targets, per agent and overall
+                        (metrics.py adds it to both blocks). R chat_sessions (the partial index
+                        of sessions with a target); the due times are written by services/sla.py.
 
 Accuracy (the one figure, said once): medians and p90s read from the histograms are within
 2 % of (1 s + the exact value), the width of one bucket; below METRICS_EXACT_UP_TO they are

@@ -134,14 +134,6 @@ def created_counts(window: Range, bucket_key: ColumnElement, raw_key: ColumnElem
     }
 
 
-def sessions_by_status(window: Range) -> dict[SessionStatus, int]:
-    counts = dict.fromkeys(SessionStatus, 0)
-    found = created_counts(window, SessionStatsHourly.status, ChatSession.status)
-    for status, n in found.items():
-        counts[SessionStatus(status)] = n
-    return counts
-
-
 def period_starts(now: datetime, timezone: str) -> dict[str, datetime]:
     """Start of today, of the ISO week (Monday) and of the month in `timezone`, as UTC."""
     local = now.astimezone(ZoneInfo(timezone))

@@ -15,7 +15,7 @@ rolled-up range plus raw scans of a day or two. Writes nothing (rollups.py write
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import text
@@ -27,7 +27,9 @@ from supportapp.analytics.rollup_sql import (
     AGENT_HISTOGRAM_SQL,
     AGGREGATE_SQL,
     COLUMNS,
+    FLOAT_COLUMNS,
     HISTOGRAM_SQL,
+    INT_COLUMNS,
     OVERALL_HISTOGRAM_SQL,
 )
 from supportapp.extensions import db
@@ -38,23 +40,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-@dataclass
-class Totals:
-    """Summed figures of one agent (or the whole team) over some days."""
-
-    sessions_created: int = 0
-    sessions_closed: int = 0
-    responses: int = 0
-    first_responses: int = 0
-    resolutions: int = 0
-    messages_sent: int = 0
-    ratings: int = 0
-    rating_sum: int = 0
-    ratings_positive: int = 0
-    response_seconds: float = 0.0
-    first_response_seconds: float = 0.0
-    resolution_seconds: float = 0.0
-
+class _Sums:
     def add(self, row) -> None:
         for column in COLUMNS:
             setattr(self, column, getattr(self, column) + (getattr(row, column) or 0))
@@ -67,6 +53,15 @@ class Totals:
 
     def as_dict(self) -> dict[str, float | int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# Summed figures of one agent (or the whole team) over some days: one attribute per column of
+# the rollups (rollup_sql.INT_COLUMNS, FLOAT_COLUMNS), each 0 to start with.
+Totals = make_dataclass(
+    "Totals",
+    [(column, int, 0) for column in INT_COLUMNS] + [(c, float, 0.0) for c in FLOAT_COLUMNS],
+    bases=(_Sums,),
+)
 
 
 @dataclass

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask import current_app
 
 from supportapp.analytics.stats import Range
 from supportapp.errors import NotFound, ValidationFailed
@@ -47,6 +50,19 @@ class VisibleText(TrimmedString):
         return result if not all(is_invisible(char) for char in result) else ""
 
 
+DATE_TIME = {"format": "date-time"}
+
+
+def required_string(**kwargs: Any) -> ma.fields.String:
+    """A string field every response carries (with `allow_none=True`, possibly null)."""
+    return ma.fields.String(required=True, **kwargs)
+
+
+def moment(**kwargs: Any) -> ma.fields.String:
+    """An ISO 8601 UTC time (`…Z`, representations.iso) every response carries."""
+    return ma.fields.String(required=True, metadata=DATE_TIME, **kwargs)
+
+
 class PaginationSchema(ma.Schema):
     page = ma.fields.Integer(required=True)
     limit = ma.fields.Integer(required=True)
@@ -61,6 +77,22 @@ def pagination(page: int, limit: int, total: int) -> dict[str, int]:
         "total": total,
         "totalPages": (total + limit - 1) // limit if total else 0,
     }
+
+
+def page_schema(name: str, key: str, item: type[ma.Schema]) -> type[ma.Schema]:
+    """`{<key>: [item, …], pagination}`: one page of a list (`name` names it in OpenAPI)."""
+    return ma.Schema.from_dict(
+        {
+            key: ma.fields.List(ma.fields.Nested(item), required=True),
+            "pagination": ma.fields.Nested(PaginationSchema, required=True),
+        },
+        name=name,
+    )
+
+
+def page_of(key: str, items: list, query: Mapping[str, Any], total: int) -> dict[str, Any]:
+    """The data of a `page_schema` response, for the page and limit of `query`."""
+    return {key: items, "pagination": pagination(query["page"], query["limit"], total)}
 
 
 # Deepest row a list may be read to with page × limit: an OFFSET reads and discards every row
@@ -103,6 +135,13 @@ def parse_id(value: str, not_found_message: str):
         return uuid.UUID(value)
     except ValueError as exc:
         raise NotFound(not_found_message) from exc
+
+
+def query_window(query: Mapping[str, Any]) -> Range:
+    """The Range of a query's `from`/`to` (DateRangeQuerySchema) in STATS_TIMEZONE."""
+    return parse_date_range(
+        query.get("from_"), query.get("to"), current_app.config["STATS_TIMEZONE"]
+    )
 
 
 def parse_date_range(date_from: str | None, date_to: str | None, timezone: str):

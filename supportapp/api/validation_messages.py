@@ -9,39 +9,55 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+# Class attributes holding a message, per class.
+_MESSAGES: dict[type, dict[str, str]] = {
+    ma.validate.Email: {"default_message": "Debe ser un email válido."},
+    ma.validate.Length: {
+        "message_min": "Debe tener al menos {min} caracteres.",
+        "message_max": "Debe tener como máximo {max} caracteres.",
+        "message_all": "Debe tener entre {min} y {max} caracteres.",
+        "message_equal": "Debe tener exactamente {equal} caracteres.",
+    },
+    ma.validate.Range: {
+        "message_min": "Debe ser {min_op} {{min}}.",
+        "message_max": "Debe ser {max_op} {{max}}.",
+        "message_all": "Debe estar entre {{min}} y {{max}}.",
+        "message_gte": "mayor o igual que",
+        "message_gt": "mayor que",
+        "message_lte": "menor o igual que",
+        "message_lt": "menor que",
+    },
+    ma.validate.OneOf: {"default_message": "Debe ser uno de: {choices}."},
+}
+# Each field class's `default_error_messages`, by key.
+_FIELD_MESSAGES: dict[type, dict[str, str]] = {
+    ma.fields.Field: {
+        "required": "Este campo es obligatorio.",
+        "null": "Este campo no puede ser nulo.",
+        "validator_failed": "Valor inválido.",
+    },
+    ma.fields.String: {"invalid": "Debe ser un texto."},
+    ma.fields.Number: {
+        "invalid": "Debe ser un número.",
+        "too_large": "El número es demasiado grande.",
+    },
+    ma.fields.Integer: {"invalid": "Debe ser un número entero."},
+    ma.fields.Boolean: {"invalid": "Debe ser true o false."},
+    ma.fields.UUID: {"invalid_uuid": "Debe ser un UUID válido."},
+    ma.fields.Email: {"invalid": "Debe ser un email válido."},
+    ma.fields.Dict: {"invalid": "Debe ser un objeto."},
+    ma.fields.List: {"invalid": "Debe ser una lista."},
+}
+_SCHEMA_MESSAGES = {
+    "type": "Tipo de dato inválido: se esperaba un objeto JSON.",
+    "unknown": "Campo desconocido.",
+}
+
 
 def apply() -> None:
-    ma.fields.Field.default_error_messages.update(
-        {
-            "required": "Este campo es obligatorio.",
-            "null": "Este campo no puede ser nulo.",
-            "validator_failed": "Valor inválido.",
-        }
-    )
-    ma.fields.String.default_error_messages.update({"invalid": "Debe ser un texto."})
-    ma.fields.Number.default_error_messages.update(
-        {"invalid": "Debe ser un número.", "too_large": "El número es demasiado grande."}
-    )
-    ma.fields.Integer.default_error_messages.update({"invalid": "Debe ser un número entero."})
-    ma.fields.Boolean.default_error_messages.update({"invalid": "Debe ser true o false."})
-    ma.fields.UUID.default_error_messages.update({"invalid_uuid": "Debe ser un UUID válido."})
-    ma.fields.Email.default_error_messages.update({"invalid": "Debe ser un email válido."})
-    ma.fields.Dict.default_error_messages.update({"invalid": "Debe ser un objeto."})
-    ma.fields.List.default_error_messages.update({"invalid": "Debe ser una lista."})
-    ma.validate.Email.default_message = "Debe ser un email válido."
-    ma.validate.Length.message_min = "Debe tener al menos {min} caracteres."
-    ma.validate.Length.message_max = "Debe tener como máximo {max} caracteres."
-    ma.validate.Length.message_all = "Debe tener entre {min} y {max} caracteres."
-    ma.validate.Length.message_equal = "Debe tener exactamente {equal} caracteres."
-    ma.validate.Range.message_min = "Debe ser {min_op} {{min}}."
-    ma.validate.Range.message_max = "Debe ser {max_op} {{max}}."
-    ma.validate.Range.message_all = "Debe estar entre {{min}} y {{max}}."
-    ma.validate.Range.message_gte = "mayor o igual que"
-    ma.validate.Range.message_gt = "mayor que"
-    ma.validate.Range.message_lte = "menor o igual que"
-    ma.validate.Range.message_lt = "menor que"
-    ma.validate.OneOf.default_message = "Debe ser uno de: {choices}."
-    ma.Schema._default_error_messages = {
-        "type": "Tipo de dato inválido: se esperaba un objeto JSON.",
-        "unknown": "Campo desconocido.",
-    }
+    for field_class, messages in _FIELD_MESSAGES.items():
+        field_class.default_error_messages.update(messages)
+    for validator, attributes in _MESSAGES.items():
+        for name, message in attributes.items():
+            setattr(validator, name, message)
+    ma.Schema._default_error_messages = dict(_SCHEMA_MESSAGES)

@@ -97,10 +97,8 @@ def current_actor() -> Actor:
     return actor
 
 
-ANY_ROLE = frozenset(Role)
 __all__ = [
     "ADMIN_ROLES",
-    "ANY_ROLE",
     "SUPPORT_ROLES",
     "SYSTEM_ACTOR",
     "Actor",

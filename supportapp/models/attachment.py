@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
-from supportapp.models.base import created_at_column, uuid_pk
+from supportapp.models.base import created_at_column, owned_by, refers_to, uuid_pk
 
 
 class ChatAttachment(db.Model):
@@ -21,15 +21,9 @@ class ChatAttachment(db.Model):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False
-    )
-    message_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("chat_messages.id", ondelete="CASCADE"), nullable=False
-    )
-    uploaded_by: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
-    )
+    session_id: Mapped[uuid.UUID] = owned_by("chat_sessions")
+    message_id: Mapped[uuid.UUID] = owned_by("chat_messages")
+    uploaded_by: Mapped[uuid.UUID | None] = refers_to("users")
     # For display only: a safe base name of what the client called it.
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     # Decided by sniffing the content, never by the client.

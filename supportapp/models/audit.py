@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
-from supportapp.models.base import created_at_column
+from supportapp.models.base import created_at_column, refers_to
 
 
 class AuditLog(db.Model):
@@ -24,9 +24,7 @@ class AuditLog(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
-    )
+    actor_id: Mapped[uuid.UUID | None] = refers_to("users")
     actor_role: Mapped[str] = mapped_column(String(20), nullable=False)
     action: Mapped[str] = mapped_column(String(50), nullable=False)
     target_type: Mapped[str] = mapped_column(String(30), nullable=False)

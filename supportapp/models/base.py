@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Enum, func
+from sqlalchemy import DateTime, Enum, ForeignKey, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +18,22 @@ def utcnow() -> datetime:
 
 def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+def owned_by(table: str, **options: Any) -> Mapped[uuid.UUID]:
+    """A required reference to `table`'s row, deleted with it (ON DELETE CASCADE)."""
+    return mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey(f"{table}.id", ondelete="CASCADE"),
+        nullable=False,
+        **options,
+    )
+
+
+def refers_to(table: str) -> Mapped[uuid.UUID | None]:
+    """An optional reference to `table`'s row, emptied when it is deleted (ON DELETE SET
+    NULL)."""
+    return mapped_column(UUID(as_uuid=True), ForeignKey(f"{table}.id", ondelete="SET NULL"))
 
 
 def created_at_column() -> Mapped[datetime]:

@@ -10,18 +10,24 @@ from sqlalchemy import (
     Boolean,
     Computed,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
     String,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
-from supportapp.models.base import created_at_column, utcnow, uuid_pk, value_enum
+from supportapp.models.base import (
+    created_at_column,
+    owned_by,
+    refers_to,
+    utcnow,
+    uuid_pk,
+    value_enum,
+)
 
 
 class SessionStatus(enum.StrEnum):
@@ -116,12 +122,8 @@ class ChatSession(db.Model):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
-    support_agent_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("support_agents.id", ondelete="SET NULL")
-    )
+    user_id: Mapped[uuid.UUID] = owned_by("users")
+    support_agent_id: Mapped[uuid.UUID | None] = refers_to("support_agents")
     status: Mapped[SessionStatus] = mapped_column(
         status_enum, nullable=False, default=SessionStatus.PENDING, server_default="pending"
     )
@@ -155,9 +157,7 @@ class ChatSession(db.Model):
     unread_support_count: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0"
     )
-    team_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("teams.id", ondelete="SET NULL")
-    )
+    team_id: Mapped[uuid.UUID | None] = refers_to("teams")
     # Opened while its team was closed; the queue push waits until `deferred_notice_at`.
     outside_business_hours: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=text("false")
@@ -197,17 +197,11 @@ class ChatMessage(db.Model):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False
-    )
+    session_id: Mapped[uuid.UUID] = owned_by("chat_sessions")
     message: Mapped[str] = mapped_column(String(1000), nullable=False)
     sender: Mapped[Sender] = mapped_column(sender_enum, nullable=False)
-    sender_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")
-    )
-    agent_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("support_agents.id", ondelete="SET NULL")
-    )
+    sender_user_id: Mapped[uuid.UUID | None] = refers_to("users")
+    agent_id: Mapped[uuid.UUID | None] = refers_to("support_agents")
     timestamp: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=text("now()")
     )

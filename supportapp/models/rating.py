@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import CheckConstraint, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
-from supportapp.models.base import created_at_column, uuid_pk
+from supportapp.models.base import created_at_column, owned_by, refers_to, uuid_pk
 
 
 class SessionRating(db.Model):
@@ -29,19 +28,10 @@ class SessionRating(db.Model):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("chat_sessions.id", ondelete="CASCADE"),
-        nullable=False,
-        unique=True,
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    session_id: Mapped[uuid.UUID] = owned_by("chat_sessions", unique=True)
+    user_id: Mapped[uuid.UUID] = owned_by("users")
     # The agent who had the session when it was rated (None when it was never assigned).
-    agent_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("support_agents.id", ondelete="SET NULL")
-    )
+    agent_id: Mapped[uuid.UUID | None] = refers_to("support_agents")
     score: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     comment: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = created_at_column()

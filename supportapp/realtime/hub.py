@@ -133,10 +133,6 @@ class Hub:
         with self._lock:
             self._subscribers.discard(subscriber)
 
-    @property
-    def size(self) -> int:
-        return len(self._subscribers)
-
     def _dispatch_entries(self, entries: list[tuple[str, dict[str, str]]]) -> None:
         events = []
         for entry in entries:

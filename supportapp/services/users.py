@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from supportapp.auth import blocklist
 from supportapp.auth.passwords import hash_password, verify_password
-from supportapp.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from supportapp.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 from supportapp.extensions import db
 from supportapp.models import Role, User
 from supportapp.models.base import utcnow
@@ -258,7 +258,9 @@ def user_id_for_external_subject(
     return ensure_external_user(subject, role=role, email=email, name=name)
 
 
-class RevocationFailed(ServiceUnavailable):
+class RevocationFailed(DomainError):
+    status = 503
+
     def __init__(self) -> None:
         super().__init__(MSG_REVOCATION_UNAVAILABLE)
 

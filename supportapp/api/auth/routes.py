@@ -14,7 +14,6 @@ from flask_jwt_extended import (
     create_refresh_token,
     get_jwt,
     get_jwt_identity,
-    jwt_required,
     verify_jwt_in_request,
 )
 
@@ -37,7 +36,7 @@ from supportapp.auth import blocklist
 from supportapp.auth.actor import actor_from_claims, current_actor
 from supportapp.errors import Forbidden, Unauthorized
 from supportapp.models import User
-from supportapp.representations import export_dict, user_dict
+from supportapp.representations import export_dict, token_info_dict, user_dict
 from supportapp.services import data_rights
 from supportapp.services import users as user_service
 
@@ -61,6 +60,12 @@ def issues_tokens(func: Callable) -> Callable:
     return bp.alt_response(403, response="FORBIDDEN")(wrapper)
 
 
+def signs_in(route: str, **options: Any) -> Callable:
+    """A route that signs someone in: it answers the user with a pair of tokens, and only
+    while this service issues tokens (`issues_tokens`)."""
+    return bp.endpoint(route, AuthResultEnvelope, issues_tokens, **options)
+
+
 def _tokens_for(user: User) -> dict:
     """One login: an access and a refresh token sharing a login id, so logging out with either
     revokes both (and the access tokens later refreshed from it)."""
@@ -79,14 +84,13 @@ def _optional_access_token_user() -> uuid.UUID | None:
     return actor_from_claims(get_jwt()).user_id
 
 
-@bp.post("/register")
-@issues_tokens
-@register_limit
-@bp.arguments(RegisterSchema)
-@bp.response(201, AuthResultEnvelope)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(409, response="CONFLICT")
-@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+@signs_in(
+    "POST /register",
+    errors=[401, 409, 429],
+    guards=(register_limit,),
+    status=201,
+    body=RegisterSchema,
+)
 def register(body: dict):
     """Create a `user` account and sign it in. Sent with a guest's access token, the guest
     becomes this account: same user id, same sessions (409 if the email is taken)."""
@@ -98,12 +102,7 @@ def register(body: dict):
     return ok(_tokens_for(user), "Usuario registrado exitosamente")
 
 
-@bp.post("/guest")
-@issues_tokens
-@guest_limit
-@bp.arguments(GuestSchema)
-@bp.response(201, AuthResultEnvelope)
-@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+@signs_in("POST /guest", errors=[429], guards=(guest_limit,), status=201, body=GuestSchema)
 def guest(body: dict):
     """An anonymous visitor (`isGuest: true`, role `user`) with its tokens; name and email are
     optional. Limited per client address (GUEST_RATE_LIMIT)."""
@@ -111,11 +110,7 @@ def guest(body: dict):
     return ok(_tokens_for(user), "Invitado creado exitosamente")
 
 
-@bp.post("/identify")
-@issues_tokens
-@bp.arguments(IdentifySchema)
-@bp.response(200, AuthResultEnvelope)
-@bp.alt_response(401, response="UNAUTHORIZED")
+@signs_in("POST /identify", errors=[401], body=IdentifySchema)
 def identify(body: dict):
     """A visitor already signed in to the host site: `userHash` is HMAC-SHA256(IDENTITY_SECRET,
     externalId) in hex, computed by the host site's server. Tokens for the user linked to that
@@ -130,25 +125,16 @@ def identify(body: dict):
     return ok(_tokens_for(user), "Identidad verificada exitosamente")
 
 
-@bp.post("/login")
-@issues_tokens
-@bp.arguments(LoginSchema)
-@login_limits
-@bp.response(200, AuthResultEnvelope)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(429, response="TOO_MANY_REQUESTS")
+@signs_in("POST /login", errors=[401, 429], checks=(login_limits,), body=LoginSchema)
 def login(body: dict):
     """Exchange email and password for an access and a refresh token."""
     user = user_service.authenticate_user(**body)
     return ok(_tokens_for(user), "Inicio de sesión exitoso")
 
 
-@bp.post("/refresh")
-@issues_tokens
-@jwt_required(refresh=True)
-@bp.doc(security=[{"bearerAuth": []}])
-@bp.response(200, AccessTokenEnvelope)
-@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.endpoint(
+    "POST /refresh", AccessTokenEnvelope, issues_tokens, guards=(bp.token_required(refresh=True),)
+)
 def refresh():
     """Send the refresh token as Bearer; get a new access token with the current role."""
     try:
@@ -165,12 +151,11 @@ def refresh():
     )
 
 
-@bp.post("/logout")
-@jwt_required(verify_type=False)
-@bp.doc(security=[{"bearerAuth": []}])
-@bp.response(200, EmptyEnvelope)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
+# Logging out accepts an access or a refresh token; 503 when Redis cannot record it.
+REVOKING = {"auth": bp.token_required(verify_type=False), "errors": [503]}
+
+
+@bp.endpoint("POST /logout", EmptyEnvelope, **REVOKING)
 def logout():
     """Revoke the login of the presented token: that token and the other of its pair (access
     or refresh), and the access tokens refreshed from it. Its WebSockets close with 4401."""
@@ -178,12 +163,7 @@ def logout():
     return ok(None, "Sesión cerrada exitosamente")
 
 
-@bp.post("/logout-all")
-@jwt_required(verify_type=False)
-@bp.doc(security=[{"bearerAuth": []}])
-@bp.response(200, EmptyEnvelope)
-@bp.alt_response(401, response="UNAUTHORIZED")
-@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@bp.endpoint("POST /logout-all", EmptyEnvelope, **REVOKING)
 def logout_all():
     """Revoke every token of the caller issued until now, on every device (access or refresh
     token accepted). Every WebSocket of the caller closes with 4401."""
@@ -191,19 +171,14 @@ def logout_all():
     return ok(None, "Todas las sesiones cerradas exitosamente")
 
 
-@bp.get("/me")
-@bp.auth()
-@bp.response(200, UserEnvelope)
+@bp.endpoint("GET /me", UserEnvelope)
 def me():
     """The authenticated user."""
     user = user_service.get_signed_in_user(current_actor().user_id)
     return ok(user_dict(user), "Usuario obtenido exitosamente")
 
 
-@bp.get("/me/export")
-@bp.auth()
-@bp.response(200, UserExportEnvelope)
-@bp.alt_response(409, response="CONFLICT")
+@bp.endpoint("GET /me/export", UserExportEnvelope, errors=[409])
 def export_my_data():
     """Everything this service holds about the caller (customers only)."""
     actor = current_actor()
@@ -212,11 +187,7 @@ def export_my_data():
     return ok(export_dict(export), "Datos exportados exitosamente")
 
 
-@bp.delete("/me")
-@bp.auth()
-@bp.arguments(EraseOwnDataSchema)
-@bp.response(200, EmptyEnvelope)
-@bp.alt_response(409, response="CONFLICT")
+@bp.endpoint("DELETE /me", EmptyEnvelope, errors=[409], body=EraseOwnDataSchema)
 def erase_my_data(body: dict):
     """Erase the caller's data (customers only): `password` is required when the account has
     one; a guest's (or host-site identity's) token is enough on its own. Every token of the
@@ -227,15 +198,8 @@ def erase_my_data(body: dict):
     return ok(None, "Datos eliminados exitosamente")
 
 
-@bp.get("/verify")
-@bp.auth()
-@bp.response(200, TokenInfoEnvelope)
+@bp.endpoint("GET /verify", TokenInfoEnvelope)
 def verify():
     """Check an access token without touching the database: its user id, role and expiry.
     (Also the floor of this stack in the load benchmark: JWT check + constant envelope.)"""
-    claims = get_jwt()
-    actor = current_actor()
-    return ok(
-        {"userId": str(actor.user_id), "role": str(actor.role), "expiresAt": claims.get("exp")},
-        "Token válido",
-    )
+    return ok(token_info_dict(current_actor(), get_jwt()), "Token válido")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
-from supportapp.api.common import TrimmedString
+from supportapp.api.common import TrimmedString, required_string
 
 
 class RegisterSchema(ma.Schema):
@@ -36,17 +36,17 @@ class EraseOwnDataSchema(ma.Schema):
 
 
 class UserSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    email = ma.fields.String(required=True, allow_none=True)
-    name = ma.fields.String(required=True)
-    role = ma.fields.String(required=True)
+    id = required_string()
+    email = required_string(allow_none=True)
+    name = required_string()
+    role = required_string()
     isGuest = ma.fields.Boolean(required=True)
 
 
 class UserExportSchema(ma.Schema):
     """Everything held about one customer (see docs/operations.md, "Personal data")."""
 
-    exportedAt = ma.fields.String(required=True)
+    exportedAt = required_string()
     user = ma.fields.Dict(required=True)
     sessions = ma.fields.List(ma.fields.Dict(), required=True)
     ratings = ma.fields.List(ma.fields.Dict(), required=True)
@@ -56,23 +56,23 @@ class UserExportSchema(ma.Schema):
 
 class AuthResultSchema(ma.Schema):
     user = ma.fields.Nested(UserSchema, required=True)
-    accessToken = ma.fields.String(required=True)
-    refreshToken = ma.fields.String(required=True)
+    accessToken = required_string()
+    refreshToken = required_string()
 
 
 class AccessTokenSchema(ma.Schema):
-    accessToken = ma.fields.String(required=True)
+    accessToken = required_string()
 
 
 class TokenInfoSchema(ma.Schema):
-    userId = ma.fields.String(required=True)
-    role = ma.fields.String(required=True)
+    userId = required_string()
+    role = required_string()
     expiresAt = ma.fields.Integer(allow_none=True)
 
 
-TokenInfoEnvelope = envelope(TokenInfoSchema, "TokenInfoEnvelope")
-AuthResultEnvelope = envelope(AuthResultSchema, "AuthResultEnvelope")
-AccessTokenEnvelope = envelope(AccessTokenSchema, "AccessTokenEnvelope")
-UserEnvelope = envelope(UserSchema, "UserEnvelope")
-UserExportEnvelope = envelope(UserExportSchema, "UserExportEnvelope")
+TokenInfoEnvelope = envelope(TokenInfoSchema)
+AuthResultEnvelope = envelope(AuthResultSchema)
+AccessTokenEnvelope = envelope(AccessTokenSchema)
+UserEnvelope = envelope(UserSchema)
+UserExportEnvelope = envelope(UserExportSchema)
 EmptyEnvelope = envelope(None, "EmptyEnvelope")

@@ -9,11 +9,14 @@ import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
 from supportapp.api.common import (
+    DATE_TIME,
     DateRangeQuerySchema,
     PageQuerySchema,
-    PaginationSchema,
     TrimmedString,
     VisibleText,
+    moment,
+    page_schema,
+    required_string,
 )
 from supportapp.api.metrics.schemas import AdvancedStatsSchema
 from supportapp.models import Priority, SessionStatus
@@ -23,8 +26,6 @@ MSG_STATUS = "El estado debe ser active, closed o pending"
 MSG_MESSAGE_EMPTY = "El mensaje no puede estar vacío"
 MSG_MESSAGE_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
 MSG_SCORE = "La calificación debe ser un número entero entre 1 y 5"
-
-DATE_TIME = {"format": "date-time"}
 
 
 def _choice(values, message: str) -> ma.validate.OneOf:
@@ -53,7 +54,7 @@ class MessageText(VisibleText):
 
 
 class AttachmentSchema(ma.Schema):
-    id = ma.fields.String(required=True)
+    id = required_string()
     filename = ma.fields.String(
         required=True, metadata={"description": "For display only: a safe base name"}
     )
@@ -71,52 +72,50 @@ class AttachmentSchema(ma.Schema):
 
 
 class ChatMessageSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    sessionId = ma.fields.String(required=True)
+    id = required_string()
+    sessionId = required_string()
     message = ma.fields.String(
         required=True, metadata={"description": "May be empty for a message with attachments"}
     )
     sender = ma.fields.String(required=True, metadata={"enum": ["user", "support"]})
-    timestamp = ma.fields.String(required=True, metadata=DATE_TIME)
+    timestamp = moment()
     isRead = ma.fields.Boolean(required=True)
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
 
 
 class SlaStatusSchema(ma.Schema):
-    firstResponseDueAt = ma.fields.String(allow_none=True, required=True, metadata=DATE_TIME)
-    resolutionDueAt = ma.fields.String(allow_none=True, required=True, metadata=DATE_TIME)
+    firstResponseDueAt = moment(allow_none=True)
+    resolutionDueAt = moment(allow_none=True)
     firstResponseBreached = ma.fields.Boolean(required=True)
     resolutionBreached = ma.fields.Boolean(required=True)
 
 
 class ChatSessionSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    userId = ma.fields.String(required=True)
+    id = required_string()
+    userId = required_string()
     supportAgentId = ma.fields.String(allow_none=True)
     status = ma.fields.String(required=True, metadata={"enum": [s.value for s in SessionStatus]})
     priority = ma.fields.String(required=True, metadata={"enum": [p.value for p in Priority]})
     assignedAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
-    lastMessageAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    createdAt = moment()
+    lastMessageAt = moment()
     closedAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
     messages = ma.fields.List(ma.fields.Nested(ChatMessageSchema), required=True)
     unreadCount = ma.fields.Integer(metadata={"description": "Unread user messages (lists only)"})
-    teamId = ma.fields.String(allow_none=True, required=True)
+    teamId = required_string(allow_none=True)
     outsideBusinessHours = ma.fields.Boolean(
         required=True, metadata={"description": "Opened while its team was closed"}
     )
     sla = ma.fields.Nested(SlaStatusSchema, required=True)
 
 
-class SessionListSchema(ma.Schema):
-    sessions = ma.fields.List(ma.fields.Nested(ChatSessionSchema), required=True)
-    pagination = ma.fields.Nested(PaginationSchema, required=True)
+SessionListSchema = page_schema("SessionListSchema", "sessions", ChatSessionSchema)
 
 
 class PersonSchema(ma.Schema):
-    id = ma.fields.String(required=True)
+    id = required_string()
     email = ma.fields.String()
-    name = ma.fields.String(required=True)
+    name = required_string()
 
 
 class SessionUserSchema(PersonSchema):
@@ -126,25 +125,25 @@ class SessionUserSchema(PersonSchema):
 
 class RatingSummarySchema(ma.Schema):
     score = ma.fields.Integer(required=True)
-    comment = ma.fields.String(allow_none=True, required=True)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    comment = required_string(allow_none=True)
+    createdAt = moment()
 
 
 class RatingSchema(RatingSummarySchema):
-    id = ma.fields.String(required=True)
-    sessionId = ma.fields.String(required=True)
-    userId = ma.fields.String(required=True)
+    id = required_string()
+    sessionId = required_string()
+    userId = required_string()
     agentId = ma.fields.String(
         allow_none=True, metadata={"description": "The agent the session had when it was rated"}
     )
 
 
 class TransferSchema(ma.Schema):
-    fromAgentId = ma.fields.String(allow_none=True, required=True)
-    toAgentId = ma.fields.String(allow_none=True, required=True)
-    byUserId = ma.fields.String(allow_none=True, required=True)
-    note = ma.fields.String(allow_none=True, required=True)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    fromAgentId = required_string(allow_none=True)
+    toAgentId = required_string(allow_none=True)
+    byUserId = required_string(allow_none=True)
+    note = required_string(allow_none=True)
+    createdAt = moment()
 
 
 class CustomerSchema(SessionUserSchema):
@@ -172,17 +171,15 @@ class SessionDetailsSchema(ma.Schema):
 
 
 class NoteSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    sessionId = ma.fields.String(required=True)
-    authorId = ma.fields.String(allow_none=True, required=True)
-    authorName = ma.fields.String(required=True)
-    note = ma.fields.String(required=True)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    id = required_string()
+    sessionId = required_string()
+    authorId = required_string(allow_none=True)
+    authorName = required_string()
+    note = required_string()
+    createdAt = moment()
 
 
-class NotePageSchema(ma.Schema):
-    notes = ma.fields.List(ma.fields.Nested(NoteSchema), required=True)
-    pagination = ma.fields.Nested(PaginationSchema, required=True)
+NotePageSchema = page_schema("NotePageSchema", "notes", NoteSchema)
 
 
 def _figure(data_key: str, attribute: str, field: type = ma.fields.Integer, **kwargs):
@@ -222,9 +219,7 @@ class QueueEntrySchema(ChatSessionSchema):
     position = ma.fields.Integer(required=True)
 
 
-class QueueSchema(ma.Schema):
-    sessions = ma.fields.List(ma.fields.Nested(QueueEntrySchema), required=True)
-    pagination = ma.fields.Nested(PaginationSchema, required=True)
+QueueSchema = page_schema("QueueSchema", "sessions", QueueEntrySchema)
 
 
 class QueuePositionSchema(ma.Schema):
@@ -237,20 +232,16 @@ class ReadResultSchema(ma.Schema):
     marked = ma.fields.Integer(required=True)
 
 
-SessionEnvelope = envelope(ChatSessionSchema, "ChatSessionEnvelope")
+SessionEnvelope = envelope(ChatSessionSchema)
 SessionListEnvelope = envelope(SessionListSchema, "ChatSessionListEnvelope")
-SessionArrayEnvelope = envelope(
-    ma.fields.List(ma.fields.Nested(ChatSessionSchema)), "ChatSessionArrayEnvelope"
-)
-MessageEnvelope = envelope(ChatMessageSchema, "ChatMessageEnvelope")
-MessageArrayEnvelope = envelope(
-    ma.fields.List(ma.fields.Nested(ChatMessageSchema)), "ChatMessageArrayEnvelope"
-)
-DetailsEnvelope = envelope(SessionDetailsSchema, "SessionDetailsEnvelope")
-StatsEnvelope = envelope(StatsSchema, "StatsEnvelope")
-QueueEnvelope = envelope(QueueSchema, "QueueEnvelope")
-QueuePositionEnvelope = envelope(QueuePositionSchema, "QueuePositionEnvelope")
-ReadResultEnvelope = envelope(ReadResultSchema, "ReadResultEnvelope")
+SessionArrayEnvelope = envelope(ChatSessionSchema, many=True)
+MessageEnvelope = envelope(ChatMessageSchema)
+MessageArrayEnvelope = envelope(ChatMessageSchema, many=True)
+DetailsEnvelope = envelope(SessionDetailsSchema)
+StatsEnvelope = envelope(StatsSchema)
+QueueEnvelope = envelope(QueueSchema)
+QueuePositionEnvelope = envelope(QueuePositionSchema)
+ReadResultEnvelope = envelope(ReadResultSchema)
 RatingEnvelope = envelope(RatingSchema, "SessionRatingEnvelope")
 NoteEnvelope = envelope(NoteSchema, "ChatNoteEnvelope")
 NotePageEnvelope = envelope(NotePageSchema, "ChatNotePageEnvelope")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from supportapp.analytics import metrics
 from supportapp.api.blueprint import Blueprint, ok
-from supportapp.api.common import parse_date_range, parse_id
+from supportapp.api.common import parse_id, query_window
 from supportapp.api.metrics.schemas import (
     SORT_KEYS,
     AgentMetricsArrayEnvelope,
@@ -28,34 +26,25 @@ bp = Blueprint(
 MSG_METRICS = "Métricas obtenidas exitosamente"
 
 
-def _window(query: dict):
-    return parse_date_range(
-        query.get("from_"), query.get("to"), current_app.config["STATS_TIMEZONE"]
-    )
-
-
-@bp.get("/agents/metrics")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(AgentsMetricsQuerySchema, location="query")
-@bp.response(200, AgentMetricsArrayEnvelope)
+@bp.endpoint(
+    "GET /agents/metrics", AgentMetricsArrayEnvelope, ADMIN_ROLES, query=AgentsMetricsQuerySchema
+)
 @replica_reads
 def list_agent_metrics(query: dict):
     """Every agent's figures for sessions created between `from` and `to`, sorted."""
-    rows = metrics.agent_metrics(_window(query))
+    rows = metrics.agent_metrics(query_window(query))
     figure, statistic = SORT_KEYS[query["sortBy"]]
     ordered = metrics.sort_metrics(rows, figure, statistic, descending=query["sortOrder"] == "desc")
     return ok(ordered, MSG_METRICS)
 
 
-@bp.get("/agents/<agent_id>/metrics")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(MetricsQuerySchema, location="query")
-@bp.response(200, AgentMetricsEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
+@bp.endpoint(
+    "GET /agents/<agent_id>/metrics", AgentMetricsEnvelope, SUPPORT_ROLES, query=MetricsQuerySchema
+)
 @replica_reads
 def get_agent_metrics(query: dict, agent_id: str):
     """One agent's figures: admins for any agent, a support user for themself (`me` works)."""
-    window = _window(query)
+    window = query_window(query)
     actor = current_actor()
     found = metrics.metrics_for_agent(
         actor,

@@ -11,49 +11,35 @@ import marshmallow as ma
 
 from supportapp.analytics.metrics import FIGURES, STATISTICS, TIME_FIGURES
 from supportapp.api.blueprint import envelope
-from supportapp.api.common import DateRangeQuerySchema
+from supportapp.api.common import DateRangeQuerySchema, required_string
 
-DATE_TIME = {"format": "date-time"}
 MINUTES = "Minutes, one decimal; null when there is no data"
 
 
-class TimeFigureSchema(ma.Schema):
-    average = ma.fields.Float(allow_none=True, required=True, metadata={"description": MINUTES})
-    median = ma.fields.Float(allow_none=True, required=True, metadata={"description": MINUTES})
-    p90 = ma.fields.Float(
-        allow_none=True,
-        required=True,
-        metadata={"description": f"90th percentile (linear interpolation). {MINUTES}"},
+def _nullable(description: str, data_key: str | None = None) -> ma.fields.Float:
+    """A figure that is null when there is no data to compute it from."""
+    return ma.fields.Float(
+        data_key=data_key, allow_none=True, required=True, metadata={"description": description}
     )
+
+
+class TimeFigureSchema(ma.Schema):
+    average = _nullable(MINUTES)
+    median = _nullable(MINUTES)
+    p90 = _nullable(f"90th percentile (linear interpolation). {MINUTES}")
 
 
 class SlaMetSchema(ma.Schema):
-    first_response = ma.fields.Float(
-        data_key="firstResponse",
-        allow_none=True,
-        required=True,
-        metadata={"description": "% of decided sessions answered in time; null when none"},
+    first_response = _nullable(
+        "% of decided sessions answered in time; null when none", "firstResponse"
     )
-    resolution = ma.fields.Float(
-        allow_none=True,
-        required=True,
-        metadata={"description": "% of decided sessions closed in time; null when none"},
-    )
+    resolution = _nullable("% of decided sessions closed in time; null when none")
 
 
 class RatingFiguresSchema(ma.Schema):
-    average_rating = ma.fields.Float(
-        data_key="averageRating",
-        allow_none=True,
-        required=True,
-        metadata={"description": "Mean score, two decimals"},
-    )
+    average_rating = _nullable("Mean score, two decimals", "averageRating")
     ratings_count = ma.fields.Integer(data_key="ratingsCount", required=True)
-    csat = ma.fields.Float(
-        allow_none=True,
-        required=True,
-        metadata={"description": "% of ratings with score ≥ 4, one decimal; null when none"},
-    )
+    csat = _nullable("% of ratings with score ≥ 4, one decimal; null when none")
     sla_met = ma.fields.Nested(SlaMetSchema, data_key="slaMet", required=True)
 
 
@@ -63,8 +49,8 @@ def _time_figure(name: str) -> ma.fields.Nested:
 
 class AgentMetricsSchema(RatingFiguresSchema):
     agent_id = ma.fields.String(data_key="agentId", required=True)
-    name = ma.fields.String(required=True)
-    email = ma.fields.String(required=True)
+    name = required_string()
+    email = required_string()
     is_active = ma.fields.Boolean(data_key="isActive", required=True)
     chats_handled = ma.fields.Integer(
         data_key="chatsHandled",
@@ -136,7 +122,5 @@ class AgentsMetricsQuerySchema(MetricsQuerySchema):
     sortOrder = ma.fields.String(load_default="desc", validate=ma.validate.OneOf(["asc", "desc"]))
 
 
-AgentMetricsEnvelope = envelope(AgentMetricsSchema, "AgentMetricsEnvelope")
-AgentMetricsArrayEnvelope = envelope(
-    ma.fields.List(ma.fields.Nested(AgentMetricsSchema)), "AgentMetricsArrayEnvelope"
-)
+AgentMetricsEnvelope = envelope(AgentMetricsSchema)
+AgentMetricsArrayEnvelope = envelope(AgentMetricsSchema, many=True)

@@ -12,7 +12,7 @@ from supportapp.api.push.schemas import (
 )
 from supportapp.auth.actor import current_actor
 from supportapp.models import SUPPORT_ROLES
-from supportapp.representations import iso
+from supportapp.representations import push_subscription_dict
 from supportapp.services import push
 
 bp = Blueprint(
@@ -23,10 +23,9 @@ bp = Blueprint(
 )
 
 
-@bp.post("")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(PushSubscriptionCreateSchema)
-@bp.response(201, PushSubscriptionEnvelope)
+@bp.endpoint(
+    "POST ", PushSubscriptionEnvelope, SUPPORT_ROLES, status=201, body=PushSubscriptionCreateSchema
+)
 def create_push_subscription(body: dict):
     """Register the caller's browser (upsert by endpoint; the subscription becomes theirs)."""
     subscription = push.subscribe(
@@ -35,29 +34,19 @@ def create_push_subscription(body: dict):
         p256dh=body["keys"]["p256dh"],
         auth=body["keys"]["auth"],
     )
-    data = {
-        "id": str(subscription.id),
-        "endpoint": subscription.endpoint,
-        "createdAt": iso(subscription.created_at),
-    }
-    return ok(data, "Suscripción push registrada exitosamente")
+    return ok(push_subscription_dict(subscription), "Suscripción push registrada exitosamente")
 
 
-@bp.delete("")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(PushSubscriptionDeleteSchema)
-@bp.response(200, EmptyEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
+@bp.endpoint(
+    "DELETE ", EmptyEnvelope, SUPPORT_ROLES, errors=[404], body=PushSubscriptionDeleteSchema
+)
 def delete_push_subscription(body: dict):
     """Remove one of the caller's subscriptions (404 when the endpoint is not theirs)."""
     push.unsubscribe(current_actor(), body["endpoint"])
     return ok(None, "Suscripción push eliminada exitosamente")
 
 
-@bp.get("/vapid-public-key")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, VapidPublicKeyEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
+@bp.endpoint("GET /vapid-public-key", VapidPublicKeyEnvelope, SUPPORT_ROLES, errors=[404])
 def get_vapid_public_key():
     """The applicationServerKey to subscribe with (404 when Web Push is not configured)."""
     return ok({"publicKey": push.vapid_public_key()}, "Clave pública obtenida exitosamente")

@@ -6,10 +6,10 @@ import marshmallow as ma
 from flask import current_app
 
 from supportapp.api.blueprint import envelope
+from supportapp.api.common import moment, required_string
 from supportapp.services.endpoint_guard import EndpointRefused, check_endpoint
 from supportapp.vapid import b64url_decode, normalize_public_key
 
-DATE_TIME = {"format": "date-time"}
 MAX_ENDPOINT = 2048
 MSG_P256DH = "Debe ser una clave pública P-256 en base64url (65 bytes)"
 MSG_AUTH = "Debe ser un secreto de autenticación en base64url (16 bytes)"
@@ -59,9 +59,9 @@ class PushSubscriptionDeleteSchema(ma.Schema):
 
 
 class PushSubscriptionSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    endpoint = ma.fields.String(required=True)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    id = required_string()
+    endpoint = required_string()
+    createdAt = moment()
 
 
 class VapidPublicKeySchema(ma.Schema):
@@ -70,6 +70,6 @@ class VapidPublicKeySchema(ma.Schema):
     )
 
 
-PushSubscriptionEnvelope = envelope(PushSubscriptionSchema, "PushSubscriptionEnvelope")
+PushSubscriptionEnvelope = envelope(PushSubscriptionSchema)
 EmptyEnvelope = envelope(None, "PushSubscriptionDeletedEnvelope")
-VapidPublicKeyEnvelope = envelope(VapidPublicKeySchema, "VapidPublicKeyEnvelope")
+VapidPublicKeyEnvelope = envelope(VapidPublicKeySchema)

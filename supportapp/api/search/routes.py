@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
+import uuid
 
 from supportapp.api.blueprint import Blueprint, ok
-from supportapp.api.common import pagination, parse_date_range, parse_id
+from supportapp.api.common import page_of, query_window
 from supportapp.api.search.schemas import (
     CustomerSessionsEnvelope,
     CustomerSessionsQuerySchema,
@@ -14,25 +14,24 @@ from supportapp.api.search.schemas import (
 )
 from supportapp.models import SUPPORT_ROLES
 from supportapp.replicas import replica_reads
-from supportapp.representations import message_dict, session_dict
+from supportapp.representations import search_hit_dict, session_rows
 from supportapp.services import search
 from supportapp.services.users import MSG_USER_NOT_FOUND
 
 bp = Blueprint(
-    "search", __name__, url_prefix="/api/chat", description="Message search and customer history"
+    "search",
+    __name__,
+    url_prefix="/api/chat",
+    description="Message search and customer history",
+    path_ids={"user_id": MSG_USER_NOT_FOUND},
 )
 
 
-@bp.get("/search")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(SearchQuerySchema, location="query")
-@bp.response(200, SearchEnvelope)
+@bp.endpoint("GET /search", SearchEnvelope, SUPPORT_ROLES, query=SearchQuerySchema)
 @replica_reads
 def search_messages(query: dict):
     """Full-text search over messages: best matches first, then newest."""
-    window = parse_date_range(
-        query.get("from_"), query.get("to"), current_app.config["STATS_TIMEZONE"]
-    )
+    window = query_window(query)
     found = search.search_messages(
         query["q"],
         search.SearchFilters(
@@ -44,36 +43,24 @@ def search_messages(query: dict):
         page=query["page"],
         limit=query["limit"],
     )
-    results = [
-        {
-            "session": session_dict(hit.session, [hit.last_message] if hit.last_message else []),
-            "message": message_dict(hit.message),
-            "highlight": hit.highlight,
-        }
-        for hit in found.hits
-    ]
-    return ok(
-        {"results": results, "pagination": pagination(query["page"], query["limit"], found.total)},
-        "Resultados obtenidos exitosamente",
-    )
+    results = [search_hit_dict(hit) for hit in found.hits]
+    return ok(page_of("results", results, query, found.total), "Resultados obtenidos exitosamente")
 
 
-@bp.get("/users/<user_id>/sessions")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(CustomerSessionsQuerySchema, location="query")
-@bp.response(200, CustomerSessionsEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
+@bp.endpoint(
+    "GET /users/<user_id>/sessions",
+    CustomerSessionsEnvelope,
+    SUPPORT_ROLES,
+    query=CustomerSessionsQuerySchema,
+)
 @replica_reads
-def list_customer_sessions(query: dict, user_id: str):
+def list_customer_sessions(query: dict, user_id: uuid.UUID):
     """A customer's sessions, newest first, each with its latest message."""
     page = search.customer_sessions(
-        parse_id(user_id, MSG_USER_NOT_FOUND),
+        user_id,
         status=query.get("status"),
         page=query["page"],
         limit=query["limit"],
     )
-    sessions = [session_dict(s, [m] if m else [], include_unread=True) for s, m in page.rows]
-    return ok(
-        {"sessions": sessions, "pagination": pagination(query["page"], query["limit"], page.total)},
-        "Sesiones obtenidas exitosamente",
-    )
+    data = page_of("sessions", session_rows(page.rows), query, page.total)
+    return ok(data, "Sesiones obtenidas exitosamente")

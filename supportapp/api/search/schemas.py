@@ -12,7 +12,7 @@ from supportapp.api.chat.schemas import (
     SessionListSchema,
     StatsQuerySchema,
 )
-from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+from supportapp.api.common import PageQuerySchema, TrimmedString, page_schema
 from supportapp.models import SessionStatus
 
 MSG_QUERY_EMPTY = "La búsqueda no puede estar vacía"
@@ -53,9 +53,7 @@ class SearchResultSchema(ma.Schema):
     )
 
 
-class SearchSchema(ma.Schema):
-    results = ma.fields.List(ma.fields.Nested(SearchResultSchema), required=True)
-    pagination = ma.fields.Nested(PaginationSchema, required=True)
+SearchSchema = page_schema("SearchSchema", "results", SearchResultSchema)
 
 
 class CustomerSessionsQuerySchema(PageQuerySchema):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
+import uuid
 
 from supportapp.api.auth.schemas import EmptyEnvelope, UserExportEnvelope
 from supportapp.api.blueprint import Blueprint, ok
-from supportapp.api.common import pagination, parse_date_range, parse_id
+from supportapp.api.common import page_of, query_window
 from supportapp.api.support.schemas import (
     AgentArrayEnvelope,
     AgentCreateSchema,
@@ -26,14 +26,15 @@ from supportapp.services.agents import MSG_AGENT_NOT_FOUND
 from supportapp.services.users import MSG_USER_NOT_FOUND
 
 bp = Blueprint(
-    "support", __name__, url_prefix="/api/support", description="Support agents and audit log"
+    "support",
+    __name__,
+    url_prefix="/api/support",
+    description="Support agents and audit log",
+    path_ids={"agent_id": MSG_AGENT_NOT_FOUND, "user_id": MSG_USER_NOT_FOUND},
 )
 
 
-@bp.get("/agents")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(AgentsQuerySchema, location="query")
-@bp.response(200, AgentArrayEnvelope)
+@bp.endpoint("GET /agents", AgentArrayEnvelope, ADMIN_ROLES, query=AgentsQuerySchema)
 def list_agents(query: dict):
     """Every support agent, optionally filtered by isActive and presence."""
     presence = query.get("presence")
@@ -41,25 +42,16 @@ def list_agents(query: dict):
     return ok([agent_dict(a) for a in found], "Agentes obtenidos exitosamente")
 
 
-@bp.post("/agents")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(AgentCreateSchema)
-@bp.response(201, AgentEnvelope)
-@bp.alt_response(409, response="CONFLICT")
+@bp.endpoint(
+    "POST /agents", AgentEnvelope, ADMIN_ROLES, errors=[409], status=201, body=AgentCreateSchema
+)
 def create_agent(body: dict):
     """Give a support/admin user an agent profile."""
-    agent = agents.create_agent(
-        current_actor(),
-        user_id=body["userId"],
-        name=body["name"],
-        max_concurrent_chats=body["maxConcurrentChats"],
-    )
+    agent = agents.create_agent(current_actor(), **body)
     return ok(agent_dict(agent), "Agente creado exitosamente")
 
 
-@bp.get("/agents/transfer-targets")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, AgentArrayEnvelope)
+@bp.endpoint("GET /agents/transfer-targets", AgentArrayEnvelope, SUPPORT_ROLES)
 def list_transfer_targets():
     """The active agents a chat can be transferred to (every staff role; the caller's own
     profile left out), online first, then the least loaded."""
@@ -67,20 +59,15 @@ def list_transfer_targets():
     return ok([agent_dict(a) for a in found], "Agentes obtenidos exitosamente")
 
 
-@bp.get("/agents/me")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, AgentEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
+@bp.endpoint("GET /agents/me", AgentEnvelope, SUPPORT_ROLES, errors=[404])
 def get_my_agent():
     """The caller's own agent profile."""
     return ok(agent_dict(agents.my_agent(current_actor())), "Agente obtenido exitosamente")
 
 
-@bp.patch("/agents/me")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(AgentSelfUpdateSchema)
-@bp.response(200, AgentEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
+@bp.endpoint(
+    "PATCH /agents/me", AgentEnvelope, SUPPORT_ROLES, errors=[404], body=AgentSelfUpdateSchema
+)
 def update_my_agent(body: dict):
     """The agent's own switches: `isActive`, and `presence` (`online` | `away`), the
     availability shown while a staff WebSocket of theirs is open (else `offline`)."""
@@ -88,27 +75,18 @@ def update_my_agent(body: dict):
     return ok(agent_dict(agent), "Agente actualizado exitosamente")
 
 
-@bp.patch("/agents/<agent_id>")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(AgentUpdateSchema)
-@bp.response(200, AgentEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-def update_agent(body: dict, agent_id: str):
+@bp.endpoint("PATCH /agents/<agent_id>", AgentEnvelope, ADMIN_ROLES, body=AgentUpdateSchema)
+def update_agent(body: dict, agent_id: uuid.UUID):
     """Change an agent's name, availability or capacity."""
-    agent = agents.update_agent(current_actor(), parse_id(agent_id, MSG_AGENT_NOT_FOUND), body)
+    agent = agents.update_agent(current_actor(), agent_id, body)
     return ok(agent_dict(agent), "Agente actualizado exitosamente")
 
 
-@bp.get("/logs")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(AuditLogQuerySchema, location="query")
-@bp.response(200, AuditLogPageEnvelope)
+@bp.endpoint("GET /logs", AuditLogPageEnvelope, ADMIN_ROLES, query=AuditLogQuerySchema)
 @replica_reads
 def list_audit_logs(query: dict):
     """The audit trail, newest first."""
-    window = parse_date_range(
-        query.get("from_"), query.get("to"), current_app.config["STATS_TIMEZONE"]
-    )
+    window = query_window(query)
     logs, total = audit.list_logs(
         actor_id=query.get("actorId"),
         action=query.get("action"),
@@ -119,34 +97,23 @@ def list_audit_logs(query: dict):
         limit=query["limit"],
     )
     return ok(
-        {
-            "logs": [audit_dict(e) for e in logs],
-            "pagination": pagination(query["page"], query["limit"], total),
-        },
+        page_of("logs", [audit_dict(e) for e in logs], query, total),
         "Registros obtenidos exitosamente",
     )
 
 
-@bp.get("/users/<user_id>/export")
-@bp.auth(ADMIN_ROLES)
-@bp.response(200, UserExportEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-def export_user_data(user_id: str):
+@bp.endpoint("GET /users/<user_id>/export", UserExportEnvelope, ADMIN_ROLES, errors=[409])
+def export_user_data(user_id: uuid.UUID):
     """Everything held about a customer: profile, sessions with their messages, attachments'
     metadata and links, ratings, audit rows about them. The export itself is audited."""
-    export = data_rights.export_user(current_actor(), parse_id(user_id, MSG_USER_NOT_FOUND))
+    export = data_rights.export_user(current_actor(), user_id)
     return ok(export_dict(export), "Datos exportados exitosamente")
 
 
-@bp.delete("/users/<user_id>")
-@bp.auth(ADMIN_ROLES)
-@bp.response(200, EmptyEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-def erase_user_data(user_id: str):
+@bp.endpoint("DELETE /users/<user_id>", EmptyEnvelope, ADMIN_ROLES, errors=[409])
+def erase_user_data(user_id: uuid.UUID):
     """Erase a customer: messages' text and attachments removed, the user anonymised, sessions
     kept as anonymous shells (counters, stats and metrics unchanged); their tokens stop
     working at once. Audited, and staff receive a `user_erased` event."""
-    data_rights.erase_user(current_actor(), parse_id(user_id, MSG_USER_NOT_FOUND))
+    data_rights.erase_user(current_actor(), user_id)
     return ok(None, "Datos eliminados exitosamente")

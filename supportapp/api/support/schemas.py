@@ -5,19 +5,25 @@ from __future__ import annotations
 import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
-from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+from supportapp.api.common import (
+    DATE_TIME,
+    PageQuerySchema,
+    TrimmedString,
+    moment,
+    page_schema,
+    required_string,
+)
 from supportapp.models import Availability, Presence
 
-DATE_TIME = {"format": "date-time"}
 NAME = ma.validate.Length(min=1, max=100, error="El nombre debe tener entre 1 y 100 caracteres")
 CAPACITY = ma.validate.Range(min=1, max=50, error="El límite de chats debe estar entre 1 y 50")
 
 
 class SupportAgentSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    userId = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    email = ma.fields.String(required=True)
+    id = required_string()
+    userId = required_string()
+    name = required_string()
+    email = required_string()
     isActive = ma.fields.Boolean(required=True)
     maxConcurrentChats = ma.fields.Integer(required=True)
     currentActiveChats = ma.fields.Integer(required=True)
@@ -29,15 +35,19 @@ class SupportAgentSchema(ma.Schema):
             "else the availability the agent chose",
         },
     )
-    presenceChangedAt = ma.fields.String(required=True, metadata=DATE_TIME)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
-    updatedAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    presenceChangedAt = moment()
+    createdAt = moment()
+    updatedAt = moment()
 
 
 class AgentCreateSchema(ma.Schema):
-    userId = ma.fields.UUID(required=True)
+    """Loads the keyword arguments of services.agents.create_agent."""
+
+    user_id = ma.fields.UUID(data_key="userId", required=True)
     name = TrimmedString(required=True, validate=NAME)
-    maxConcurrentChats = ma.fields.Integer(load_default=5, validate=CAPACITY, strict=True)
+    max_concurrent_chats = ma.fields.Integer(
+        data_key="maxConcurrentChats", load_default=5, validate=CAPACITY, strict=True
+    )
 
 
 class AgentUpdateSchema(ma.Schema):
@@ -75,21 +85,19 @@ class AgentsQuerySchema(ma.Schema):
 class AuditLogSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     actorId = ma.fields.String(allow_none=True)
-    actorRole = ma.fields.String(required=True)
-    action = ma.fields.String(required=True)
-    targetType = ma.fields.String(required=True)
+    actorRole = required_string()
+    action = required_string()
+    targetType = required_string()
     targetId = ma.fields.String(allow_none=True)
     sessionId = ma.fields.String(allow_none=True)
     before = ma.fields.Dict(allow_none=True)
     after = ma.fields.Dict(allow_none=True)
     ip = ma.fields.String(allow_none=True)
     requestId = ma.fields.String(allow_none=True)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    createdAt = moment()
 
 
-class AuditLogPageSchema(ma.Schema):
-    logs = ma.fields.List(ma.fields.Nested(AuditLogSchema), required=True)
-    pagination = ma.fields.Nested(PaginationSchema, required=True)
+AuditLogPageSchema = page_schema("AuditLogPageSchema", "logs", AuditLogSchema)
 
 
 class AuditLogQuerySchema(PageQuerySchema):
@@ -100,8 +108,6 @@ class AuditLogQuerySchema(PageQuerySchema):
     to = ma.fields.String(metadata=DATE_TIME)
 
 
-AgentEnvelope = envelope(SupportAgentSchema, "SupportAgentEnvelope")
-AgentArrayEnvelope = envelope(
-    ma.fields.List(ma.fields.Nested(SupportAgentSchema)), "SupportAgentArrayEnvelope"
-)
-AuditLogPageEnvelope = envelope(AuditLogPageSchema, "AuditLogPageEnvelope")
+AgentEnvelope = envelope(SupportAgentSchema)
+AgentArrayEnvelope = envelope(SupportAgentSchema, many=True)
+AuditLogPageEnvelope = envelope(AuditLogPageSchema)

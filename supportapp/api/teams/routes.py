@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import uuid
+
 from supportapp.api.blueprint import Blueprint, ok
-from supportapp.api.common import parse_id
 from supportapp.api.teams.schemas import (
     AvailabilityEnvelope,
     AvailabilityQuerySchema,
@@ -29,76 +30,61 @@ bp = Blueprint(
     url_prefix="/api",
     description="Teams with business hours, SLA targets, and what the widget shows a customer "
     "before a chat: which teams are open and how long the wait is.",
+    path_ids={"team_id": MSG_TEAM_NOT_FOUND},
 )
 
 
-def _team_id(raw: str):
-    return parse_id(raw, MSG_TEAM_NOT_FOUND)
-
-
-@bp.get("/support/teams")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, TeamArrayEnvelope)
+@bp.endpoint("GET /support/teams", TeamArrayEnvelope, SUPPORT_ROLES)
 def list_teams():
     """Every team, public or not, with its members and hours."""
     return ok([team_dict(view) for view in teams.list_teams()], "Equipos obtenidos exitosamente")
 
 
-@bp.post("/support/teams")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(TeamCreateSchema)
-@bp.response(201, TeamEnvelope)
-@bp.alt_response(409, response="CONFLICT")
+@bp.endpoint(
+    "POST /support/teams",
+    TeamEnvelope,
+    ADMIN_ROLES,
+    errors=[409],
+    status=201,
+    body=TeamCreateSchema,
+)
 def create_team(body: dict):
     """Create a team; its name must be unused (409)."""
     view = teams.create_team(current_actor(), body)
     return ok(team_dict(view), "Equipo creado exitosamente")
 
 
-@bp.get("/support/teams/<team_id>")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, TeamEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-def get_team(team_id: str):
+@bp.endpoint("GET /support/teams/<team_id>", TeamEnvelope, SUPPORT_ROLES)
+def get_team(team_id: uuid.UUID):
     """One team."""
-    return ok(team_dict(teams.get_team(_team_id(team_id))), "Equipo obtenido exitosamente")
+    return ok(team_dict(teams.get_team(team_id)), "Equipo obtenido exitosamente")
 
 
-@bp.patch("/support/teams/<team_id>")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(TeamUpdateSchema)
-@bp.response(200, TeamEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-def update_team(body: dict, team_id: str):
+@bp.endpoint(
+    "PATCH /support/teams/<team_id>", TeamEnvelope, ADMIN_ROLES, errors=[409], body=TeamUpdateSchema
+)
+def update_team(body: dict, team_id: uuid.UUID):
     """Change name, description, isPublic or businessHours (null = always open)."""
-    view = teams.update_team(current_actor(), _team_id(team_id), body)
+    view = teams.update_team(current_actor(), team_id, body)
     return ok(team_dict(view), "Equipo actualizado exitosamente")
 
 
-@bp.put("/support/teams/<team_id>/members")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(TeamMembersSchema)
-@bp.response(200, TeamEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-def set_team_members(body: dict, team_id: str):
+@bp.endpoint(
+    "PUT /support/teams/<team_id>/members", TeamEnvelope, ADMIN_ROLES, body=TeamMembersSchema
+)
+def set_team_members(body: dict, team_id: uuid.UUID):
     """Replace the team's members with these agent profiles."""
-    view = teams.set_members(current_actor(), _team_id(team_id), body["agentIds"])
+    view = teams.set_members(current_actor(), team_id, body["agentIds"])
     return ok(team_dict(view), "Miembros del equipo actualizados exitosamente")
 
 
-@bp.get("/support/sla")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, SlaTargetsEnvelope)
+@bp.endpoint("GET /support/sla", SlaTargetsEnvelope, SUPPORT_ROLES)
 def get_sla():
     """The SLA targets of each priority (nulls: no target)."""
     return ok(sla.targets_dict(sla.current_targets()), "Objetivos de SLA obtenidos exitosamente")
 
 
-@bp.put("/support/sla")
-@bp.auth(ADMIN_ROLES)
-@bp.arguments(SlaTargetsSchema)
-@bp.response(200, SlaTargetsEnvelope)
+@bp.endpoint("PUT /support/sla", SlaTargetsEnvelope, ADMIN_ROLES, body=SlaTargetsSchema)
 def put_sla(body: dict):
     """Replace the SLA targets; open sessions' due times follow at once."""
     targets = {
@@ -111,9 +97,7 @@ def put_sla(body: dict):
     return ok(sla.targets_dict(saved), "Objetivos de SLA actualizados exitosamente")
 
 
-@bp.get("/chat/teams")
-@bp.auth()
-@bp.response(200, PublicTeamArrayEnvelope)
+@bp.endpoint("GET /chat/teams", PublicTeamArrayEnvelope)
 def list_public_teams():
     """Public teams a customer may pick, with whether each is open and the expected wait."""
     return ok(
@@ -122,10 +106,7 @@ def list_public_teams():
     )
 
 
-@bp.get("/chat/availability")
-@bp.auth()
-@bp.arguments(AvailabilityQuerySchema, location="query")
-@bp.response(200, AvailabilityEnvelope)
+@bp.endpoint("GET /chat/availability", AvailabilityEnvelope, query=AvailabilityQuerySchema)
 def get_availability(query: dict):
     """Whether support (or one public team) is open now, when it opens next, how many agents
     are online and the expected wait; an unknown or non-public team → 400 `errors.teamId`."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
-from supportapp.api.common import TrimmedString
+from supportapp.api.common import DATE_TIME, TrimmedString, moment, required_string
 
-DATE_TIME = {"format": "date-time"}
 NAME = ma.validate.Length(min=1, max=100, error="El nombre debe tener entre 1 y 100 caracteres")
 DESCRIPTION = ma.validate.Length(
     max=500, error="La descripción no puede superar los 500 caracteres"
@@ -19,14 +18,14 @@ HOURS_HELP = (
 
 
 class TeamSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
+    id = required_string()
+    name = required_string()
     description = ma.fields.String(allow_none=True)
     isPublic = ma.fields.Boolean(required=True)
     businessHours = ma.fields.Raw(allow_none=True, metadata={"description": HOURS_HELP})
     agentIds = ma.fields.List(ma.fields.String(), required=True)
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
-    updatedAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    createdAt = moment()
+    updatedAt = moment()
 
 
 class TeamCreateSchema(ma.Schema):
@@ -50,8 +49,8 @@ class TeamMembersSchema(ma.Schema):
 
 
 class PublicTeamSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
+    id = required_string()
+    name = required_string()
     open = ma.fields.Boolean(required=True)
     nextOpenAt = ma.fields.String(allow_none=True, metadata=DATE_TIME)
     estimatedWaitMinutes = ma.fields.Float(allow_none=True)
@@ -95,10 +94,8 @@ class SlaTargetsSchema(ma.Schema):
     high = ma.fields.Nested(SlaTargetSchema, allow_none=True)
 
 
-TeamEnvelope = envelope(TeamSchema, "TeamEnvelope")
-TeamArrayEnvelope = envelope(ma.fields.List(ma.fields.Nested(TeamSchema)), "TeamArrayEnvelope")
-PublicTeamArrayEnvelope = envelope(
-    ma.fields.List(ma.fields.Nested(PublicTeamSchema)), "PublicTeamArrayEnvelope"
-)
-AvailabilityEnvelope = envelope(AvailabilitySchema, "AvailabilityEnvelope")
-SlaTargetsEnvelope = envelope(SlaTargetsSchema, "SlaTargetsEnvelope")
+TeamEnvelope = envelope(TeamSchema)
+TeamArrayEnvelope = envelope(TeamSchema, many=True)
+PublicTeamArrayEnvelope = envelope(PublicTeamSchema, many=True)
+AvailabilityEnvelope = envelope(AvailabilitySchema)
+SlaTargetsEnvelope = envelope(SlaTargetsSchema)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from supportapp.api.blueprint import Blueprint, ok
-from supportapp.api.common import pagination, parse_id
+from supportapp.api.common import page_of
 from supportapp.api.templates.schemas import (
     TemplateCreateSchema,
     TemplateDeletedEnvelope,
@@ -24,17 +26,11 @@ bp = Blueprint(
     url_prefix="/api/support/templates",
     description="Response templates: support users see shared templates and their own and "
     "change their own; admins change every template.",
+    path_ids={"template_id": MSG_TEMPLATE_NOT_FOUND},
 )
 
 
-def _template_id(raw: str):
-    return parse_id(raw, MSG_TEMPLATE_NOT_FOUND)
-
-
-@bp.get("")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(TemplatesQuerySchema, location="query")
-@bp.response(200, TemplateListEnvelope)
+@bp.endpoint("GET ", TemplateListEnvelope, SUPPORT_ROLES, query=TemplatesQuerySchema)
 def list_templates(query: dict):
     """Templates the caller may use, by title; `q` searches title, shortcut and content."""
     found, total = templates.list_templates(
@@ -44,60 +40,37 @@ def list_templates(query: dict):
         page=query["page"],
         limit=query["limit"],
     )
-    return ok(
-        {
-            "templates": [template_dict(t) for t in found],
-            "pagination": pagination(query["page"], query["limit"], total),
-        },
-        "Plantillas obtenidas exitosamente",
-    )
+    data = page_of("templates", [template_dict(t) for t in found], query, total)
+    return ok(data, "Plantillas obtenidas exitosamente")
 
 
-@bp.post("")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(TemplateCreateSchema)
-@bp.response(201, TemplateEnvelope)
-@bp.alt_response(409, response="CONFLICT")
+@bp.endpoint(
+    "POST ", TemplateEnvelope, SUPPORT_ROLES, errors=[409], status=201, body=TemplateCreateSchema
+)
 def create_template(body: dict):
     """Create a template owned by the caller; its shortcut must be unused (409)."""
-    template = templates.create_template(
-        current_actor(),
-        title=body["title"],
-        content=body["content"],
-        shortcut=body["shortcut"],
-        category=body["category"],
-        is_shared=body["isShared"],
-    )
+    template = templates.create_template(current_actor(), **body)
     return ok(template_dict(template), "Plantilla creada exitosamente")
 
 
-@bp.get("/<template_id>")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, TemplateEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-def get_template(template_id: str):
+@bp.endpoint("GET /<template_id>", TemplateEnvelope, SUPPORT_ROLES)
+def get_template(template_id: uuid.UUID):
     """One template the caller may see."""
-    template = templates.get_template(current_actor(), _template_id(template_id))
+    template = templates.get_template(current_actor(), template_id)
     return ok(template_dict(template), "Plantilla obtenida exitosamente")
 
 
-@bp.patch("/<template_id>")
-@bp.auth(SUPPORT_ROLES)
-@bp.arguments(TemplateUpdateSchema)
-@bp.response(200, TemplateEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-def update_template(body: dict, template_id: str):
+@bp.endpoint(
+    "PATCH /<template_id>", TemplateEnvelope, SUPPORT_ROLES, errors=[409], body=TemplateUpdateSchema
+)
+def update_template(body: dict, template_id: uuid.UUID):
     """Change a template: its author or an admin (a shared template of someone else: 403)."""
-    template = templates.update_template(current_actor(), _template_id(template_id), body)
+    template = templates.update_template(current_actor(), template_id, body)
     return ok(template_dict(template), "Plantilla actualizada exitosamente")
 
 
-@bp.delete("/<template_id>")
-@bp.auth(SUPPORT_ROLES)
-@bp.response(200, TemplateDeletedEnvelope)
-@bp.alt_response(404, response="NOT_FOUND")
-def delete_template(template_id: str):
+@bp.endpoint("DELETE /<template_id>", TemplateDeletedEnvelope, SUPPORT_ROLES)
+def delete_template(template_id: uuid.UUID):
     """Delete a template: its author or an admin."""
-    templates.delete_template(current_actor(), _template_id(template_id))
+    templates.delete_template(current_actor(), template_id)
     return ok(None, "Plantilla eliminada exitosamente")

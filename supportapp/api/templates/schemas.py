@@ -5,9 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from supportapp.api.blueprint import envelope
-from supportapp.api.common import PageQuerySchema, PaginationSchema, TrimmedString
+from supportapp.api.common import (
+    PageQuerySchema,
+    TrimmedString,
+    moment,
+    page_schema,
+    required_string,
+)
 
-DATE_TIME = {"format": "date-time"}
 VARIABLES_HELP = (
     "May use {{user.name}}, {{user.email}}, {{agent.name}} and {{session.id}}; "
     "any other {{…}} is refused."
@@ -33,30 +38,30 @@ class OptionalText(TrimmedString):
 
 
 class ResponseTemplateSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    title = ma.fields.String(required=True)
+    id = required_string()
+    title = required_string()
     content = ma.fields.String(required=True, metadata={"description": VARIABLES_HELP})
-    shortcut = ma.fields.String(required=True)
+    shortcut = required_string()
     category = ma.fields.String(allow_none=True)
     isShared = ma.fields.Boolean(required=True)
     createdBy = ma.fields.String(allow_none=True, metadata={"description": "Author's user id"})
-    createdAt = ma.fields.String(required=True, metadata=DATE_TIME)
-    updatedAt = ma.fields.String(required=True, metadata=DATE_TIME)
+    createdAt = moment()
+    updatedAt = moment()
 
 
-class TemplateListSchema(ma.Schema):
-    templates = ma.fields.List(ma.fields.Nested(ResponseTemplateSchema), required=True)
-    pagination = ma.fields.Nested(PaginationSchema, required=True)
+TemplateListSchema = page_schema("TemplateListSchema", "templates", ResponseTemplateSchema)
 
 
 class TemplateCreateSchema(ma.Schema):
+    """Loads the keyword arguments of services.templates.create_template."""
+
     title = TrimmedString(required=True, validate=TITLE)
     content = TrimmedString(
         required=True, validate=CONTENT, metadata={"description": VARIABLES_HELP}
     )
     shortcut = TrimmedString(required=True, validate=SHORTCUT)
     category = OptionalText(load_default=None, allow_none=True, validate=CATEGORY)
-    isShared = ma.fields.Boolean(load_default=False)
+    is_shared = ma.fields.Boolean(data_key="isShared", load_default=False)
 
 
 class TemplateUpdateSchema(ma.Schema):
@@ -76,6 +81,6 @@ class TemplatesQuerySchema(PageQuerySchema):
     category = ma.fields.String(validate=CATEGORY)
 
 
-TemplateEnvelope = envelope(ResponseTemplateSchema, "ResponseTemplateEnvelope")
+TemplateEnvelope = envelope(ResponseTemplateSchema)
 TemplateListEnvelope = envelope(TemplateListSchema, "ResponseTemplateListEnvelope")
 TemplateDeletedEnvelope = envelope(None, "ResponseTemplateDeletedEnvelope")
