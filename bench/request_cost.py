@@ -1,5 +1,8 @@
 """CPU and Redis round trips per request, in-process: `python -m bench.request_cost`.
 
+`--profile "PATCH assign"` also writes a cProfile of that case on CPU time
+(bench/results/profile-*.txt) — where the CPU of one request goes.
+
 bench/load.py measures throughput through gunicorn, which a busy machine skews; this measures
 what one request costs the web process itself — CPU time (time.process_time, unaffected by
 other processes) and the Redis commands it sends — so two versions compare on a shared box.
@@ -7,13 +10,17 @@ other processes) and the Redis commands it sends — so two versions compare on 
 
 from __future__ import annotations
 
+import cProfile
+import io
 import os
+import pstats
 import time
 from collections.abc import Callable
+from itertools import cycle
 
 import redis
 
-from bench.common import PASSWORD, arguments, throwaway_database, write_result
+from bench.common import PASSWORD, RESULTS, arguments, throwaway_database, write_result
 
 
 def _count_round_trips(calls: list[int]) -> None:
@@ -32,11 +39,17 @@ def _count_round_trips(calls: list[int]) -> None:
     redis.client.Pipeline.execute = counted_pipeline
 
 
-def run(requests: int) -> dict:
+def _login(client, email: str) -> dict[str, str]:
+    login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    return {"Authorization": f"Bearer {login.get_json()['data']['accessToken']}"}
+
+
+def run(requests: int, profile: str | None = None) -> dict:
     from flask_migrate import upgrade
 
     from supportapp import create_app
     from supportapp.config import Config
+    from supportapp.outbox import start_relay
 
     report: dict = {"requests_per_case": requests, "cases": {}}
     with throwaway_database("bench_cost") as database_url:
@@ -57,22 +70,54 @@ def run(requests: int) -> dict:
             from supportapp.models import Role
             from supportapp.services import users
 
-            users.register_user(
-                email="cost@example.com", password=PASSWORD, name="C", role=Role.USER
-            )
+            for email, role in (
+                ("cost@example.com", Role.USER),
+                ("cost-agent@example.com", Role.SUPPORT),
+                ("cost-agent2@example.com", Role.SUPPORT),
+                ("cost-admin@example.com", Role.ADMIN),
+            ):
+                users.register_user(email=email, password=PASSWORD, name="C", role=role)
+        # As in a gunicorn worker (post_worker_init): published outbox rows are deleted in
+        # batches by the relay, not one statement per request.
+        start_relay(app)
         client = app.test_client()
-        login = client.post(
-            "/api/auth/login", json={"email": "cost@example.com", "password": PASSWORD}
-        )
-        headers = {"Authorization": f"Bearer {login.get_json()['data']['accessToken']}"}
+        headers = _login(client, "cost@example.com")
+        support = _login(client, "cost-agent@example.com")
+        admin = _login(client, "cost-admin@example.com")
+        agents = []
+        for email in ("cost-agent@example.com", "cost-agent2@example.com"):
+            me = client.get("/api/auth/me", headers=_login(client, email)).get_json()["data"]
+            created = client.post(
+                "/api/support/agents",
+                json={"userId": me["id"], "name": "Agent", "maxConcurrentChats": 50},
+                headers=admin,
+            )
+            assert created.status_code == 201, created.get_json()
+            agents.append(created.get_json()["data"]["id"])
         opened = client.post("/api/chat/sessions", json={"message": "hola"}, headers=headers)
         session_id = opened.get_json()["data"]["id"]
+        session = f"/api/chat/session/{session_id}"
+        turn = cycle(range(6))
+
+        def assign():
+            body = {"supportAgentId": agents[next(turn) % 2]}
+            return client.patch(f"{session}/assign", json=body, headers=admin)
+
+        def priority():
+            body = {"priority": ("high", "low", "medium")[next(turn) % 3]}
+            return client.patch(f"{session}/priority", json=body, headers=support)
+
         cases: dict[str, Callable] = {
             "GET /api/auth/verify": lambda: client.get("/api/auth/verify", headers=headers),
             "GET /api/auth/me": lambda: client.get("/api/auth/me", headers=headers),
             "POST user message": lambda: client.post(
-                f"/api/chat/session/{session_id}/message", json={"message": "x"}, headers=headers
+                f"{session}/message", json={"message": "x"}, headers=headers
             ),
+            "POST support-message": lambda: client.post(
+                f"{session}/support-message", json={"message": "x"}, headers=support
+            ),
+            "PATCH assign": assign,
+            "PATCH priority": priority,
         }
         calls = [0]
         _count_round_trips(calls)
@@ -93,12 +138,38 @@ def run(requests: int) -> dict:
                 "redis_round_trips": round(calls[0] / (3 * requests), 2),
             }
             print(name, report["cases"][name], flush=True)
+        if profile:
+            _profile(profile, cases[profile], requests)
     return report
 
 
+def _profile(name: str, call: Callable, requests: int) -> None:
+    """cProfile on CPU time (waits for PostgreSQL and Redis left out), functions by own time
+    and by cumulative time."""
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(requests):
+        call()
+    profiler.disable()
+    path = RESULTS / f"profile-{name.lower().replace(' ', '-').replace('/', '')}.txt"
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(40)
+    stats.sort_stats("cumulative").print_stats(80)
+    path.write_text(out.getvalue())
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = arguments(__doc__, argv, name="request_cost", requests=300)
-    print(f"wrote {write_result(args.name, run(args.requests))}")
+    args = arguments(
+        __doc__,
+        argv,
+        name="request_cost",
+        helps={"profile": "also profile this case (cProfile on CPU time)"},
+        requests=300,
+        profile=None,
+    )
+    print(f"wrote {write_result(args.name, run(args.requests, args.profile))}")
     return 0
 
 

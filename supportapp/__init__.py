@@ -10,11 +10,12 @@ from flask_cors import CORS
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from supportapp import auth, telemetry
+from supportapp import auth, db_pool, telemetry
 from supportapp.api.blueprint import register_security
 from supportapp.config import Config
 from supportapp.errors import register_error_handlers
 from supportapp.extensions import api, db, jwt, limiter, migrate, redis_client, sock
+from supportapp.json_provider import OrjsonProvider
 from supportapp.logging import configure_logging
 
 # Imported before any app exists so its route lands on flask-sock's blueprint, which every
@@ -27,7 +28,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     config = config or Config(**overrides)
     app = Flask(__name__)
     app.config.from_mapping(config.to_flask())
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
     configure_logging(app.config["LOG_LEVEL"])
     _trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
 
@@ -70,10 +71,11 @@ def _trust_proxies(app: Flask, hops: int) -> None:
 
 def _configure_connections(app: Flask) -> None:
     """PostgreSQL session settings, applied once when a pool (the primary's or a replica's)
-    opens a connection."""
+    opens a connection; a connection the server closed is not handed out (db_pool.py)."""
     with app.app_context():
         for engine in db.engines.values():
             event.listen(engine, "connect", _disable_jit)
+            db_pool.install(engine)
 
 
 def _disable_jit(dbapi_connection: Any, _record: Any) -> None:

@@ -639,6 +639,7 @@ class Config:
         self.settings = settings
 
     def to_flask(self) -> dict[str, Any]:
+        from supportapp.db_pool import POOL_RECYCLE_SECONDS
         from supportapp.extensions import rate_limit_storage_options
 
         s = self.settings
@@ -649,7 +650,9 @@ class Config:
             "TESTING": s["APP_ENV"] == "testing",
             "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(s["DATABASE_URL"]),
             "SQLALCHEMY_ENGINE_OPTIONS": {
-                "pool_pre_ping": True,
+                # No pre-ping round trip per checkout: supportapp/db_pool.py checks the socket.
+                "pool_pre_ping": False,
+                "pool_recycle": POOL_RECYCLE_SECONDS,
                 # An unreachable server fails the request at once (503) instead of hanging.
                 "connect_args": {"connect_timeout": DATABASE_CONNECT_TIMEOUT},
                 "pool_timeout": DATABASE_POOL_TIMEOUT,

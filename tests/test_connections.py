@@ -65,3 +65,73 @@ def test_a_failing_redis_costs_one_timeout_then_fails_fast(app_ctx):
     finally:
         silent.close()
         redis_health.recovered()
+
+
+def _terminate_pooled_connections(app_ctx_engine) -> int:
+    """pg_terminate_backend every connection the app's pool holds; how many it closed."""
+    import psycopg2
+
+    from supportapp.config import sqlalchemy_url
+
+    url = app_ctx_engine.url.render_as_string(hide_password=False)
+    url = url.replace("postgresql+psycopg2://", "postgresql://")
+    assert sqlalchemy_url(url) != url  # a plain libpq URL
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend' AND application_name = ''"
+            )
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_connection_the_server_closed_is_replaced_at_checkout_without_a_ping(app_ctx):
+    """No `SELECT 1` per checkout; a pooled connection the server terminated is noticed on its
+    socket and replaced, so the request after a restart does not fail (db_pool.py)."""
+    import time
+
+    from sqlalchemy import event
+
+    engine = db.engine
+    assert engine.pool._pre_ping is False
+    assert engine.pool._recycle > 0
+    first = db.session.scalar(text("SELECT pg_backend_pid()"))
+    db.session.rollback()
+    db.session.remove()
+
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) == first  # reused, unpinged
+        db.session.rollback()
+        db.session.remove()
+        assert statements == ["SELECT pg_backend_pid()"]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    assert _terminate_pooled_connections(engine) >= 1
+    time.sleep(0.2)  # the server's farewell reaches the pooled socket
+    replaced = db.session.scalar(text("SELECT pg_backend_pid()"))
+    assert replaced != first
+    db.session.rollback()
+
+
+def test_dropped_tells_an_idle_connection_from_a_closed_one(app_ctx):
+    from supportapp.db_pool import dropped
+
+    raw = db.engine.raw_connection()
+    try:
+        assert not dropped(raw.dbapi_connection)
+        raw.dbapi_connection.close()
+        assert dropped(raw.dbapi_connection)
+    finally:
+        raw.invalidate()
