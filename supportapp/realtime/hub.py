@@ -34,7 +34,6 @@ from supportapp.realtime.bus import (
 log = logging.getLogger(__name__)
 
 OVERFLOW_CLOSE_CODE = 4409
-REVOKED_CLOSE_CODE = 4401
 TOO_MANY_SOCKETS_CLOSE_CODE = 4429
 CLIENT_BUFFER = 1000
 READ_BLOCK_MS = 5000

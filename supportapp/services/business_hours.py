@@ -42,10 +42,6 @@ class Schedule:
     weekly: dict[int, tuple[tuple[int, int], ...]]
     holidays: frozenset[date]
 
-    @property
-    def has_hours(self) -> bool:
-        return any(self.weekly.values())
-
 
 _SCHEDULES: dict[tuple[object, object], Schedule | None] = {}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -51,10 +50,6 @@ def parse_schedule(raw: dict | None) -> dict | None:
         return schedule_to_json(schedule_from_json(raw))
     except ScheduleError as error:
         raise ValidationFailed.field("businessHours", str(error)) from None
-
-
-def is_team_open(team: Team | None, at: datetime) -> bool:
-    return is_open(schedule_of(team), at)
 
 
 # --- reading -----------------------------------------------------------------------------------

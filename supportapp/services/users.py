@@ -55,13 +55,6 @@ def find_by_email(email: str) -> User | None:
     )
 
 
-def get_user(user_id: uuid.UUID) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(MSG_USER_NOT_FOUND)
-    return user
-
-
 def get_signed_in_user(user_id: uuid.UUID | None) -> User:
     """The user a valid token speaks for; an erased or deleted user is a 401."""
     user = db.session.get(User, user_id) if user_id else None
