@@ -602,6 +602,19 @@ def markdown(name: str, report: dict, image: str | None) -> list[str]:
                 f"{s['cpu_cores']['generator']} | {s.get('other_cpu_cores', '—')} | "
                 f"{s['generator_loop_lag_ms_p99']} |"
             )
+    lines += ["", "What each run did:", ""]
+    for web, run in report["runs"].items():
+        counts = run["counts"]
+        lines.append(
+            f"- {web} web: {run['ended']}; {counts.get('chats_opened', 0)} chats opened, "
+            f"{counts.get('chats_closed', 0)} closed, {run['messages_sent']} messages "
+            f"({counts.get('attachments', 0)} files), {counts.get('transfers', 0)} transfers, "
+            f"{run['requests'].get('POST /api/chat/session/:id/notes', 0)} notes, "
+            f"{counts.get('ratings', 0)} ratings, {counts.get('taken_from_queue', 0)} taken "
+            f"from the queue, {counts.get('never_assigned', 0)} never assigned; "
+            f"{run['lost_events']} lost events, {run['errors']} errors, races counted apart: "
+            f"{run['expected_conflicts'] or 'none'}"
+        )
     lines += ["", "What else used the machine's CPU during each run (not this benchmark):", ""]
     for web, run in report["runs"].items():
         loads = [s["load_average_1m"] for s in run["steps"]]

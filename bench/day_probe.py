@@ -192,6 +192,8 @@ def busiest_others(before: dict[str, float], after: dict[str, float], ours: set[
         if int(pid) in ours:
             continue
         delta = seconds - before.get(key, 0.0)
+        if "postgres:" in label:  # one line per backend otherwise
+            label = "PostgreSQL (other databases and its own background work)"
         if delta > 0.05:
             used[label] += delta
     return [{"command": label, "cpu_seconds": round(s, 1)} for label, s in used.most_common(8)]
