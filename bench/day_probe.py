@@ -20,16 +20,12 @@ from testkit.processes import http_request
 KINDS = ("web", "worker", "postgres", "redis", "generator")
 
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its live descendants."""
-    total = 0.0
+def _tree(pid: int) -> list[psutil.Process]:
+    """A process and its live descendants."""
     with contextlib.suppress(psutil.Error):
         root = psutil.Process(pid)
-        for process in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                total += times.user + times.system
-    return total
+        return [root, *root.children(recursive=True)]
+    return []
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -72,6 +68,7 @@ class Probe:
         self.conn = psycopg2.connect(database_url)
         self.conn.autocommit = True
         self.statements = self._enable_statements()
+        self._seen: dict[str, dict[tuple[int, float], float]] = {}
 
     def _enable_statements(self) -> bool:
         """pg_stat_statements counts statements only when the server preloads it."""
@@ -87,28 +84,28 @@ class Probe:
         self.conn.close()
         self.redis.close()
 
-    def _postgres_cpu(self) -> float:
+    def _postgres_backends(self) -> list[psutil.Process]:
         marker = f" {self.database} "
-        total = 0.0
+        found = []
         for process in psutil.process_iter(["cmdline"]):
             with contextlib.suppress(psutil.Error):
                 if marker in " ".join(process.info["cmdline"] or []) + " ":
-                    total += _cpu(process)
-        return total
+                    found.append(process)
+        return found
+
+    def _cpu_of(self, kind: str, processes: list[psutil.Process]) -> float:
+        """CPU seconds of `kind` so far: every process ever seen counts with its last
+        reading, so one that exits between two snapshots (a pool's connection closed, a
+        recycled worker) does not make the total go down."""
+        seen = self._seen.setdefault(kind, {})
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                seen[(process.pid, process.create_time())] = _cpu(process)
+        return sum(seen.values())
 
     def our_pids(self) -> set[int]:
         """The processes this probe measures (to leave them out of "what else ran")."""
-        pids = {os.getpid()}
-        for pid in [self.web_pid, *self.worker_pids, *([self.redis_pid] if self.redis_pid else [])]:
-            with contextlib.suppress(psutil.Error):
-                root = psutil.Process(pid)
-                pids |= {root.pid, *(c.pid for c in root.children(recursive=True))}
-        marker = f" {self.database} "
-        for process in psutil.process_iter(["cmdline"]):
-            with contextlib.suppress(psutil.Error):
-                if marker in " ".join(process.info["cmdline"] or []) + " ":
-                    pids.add(process.pid)
-        return pids
+        return {pid for seen in self._seen.values() for pid, _ in seen}
 
     def _pg_counts(self) -> tuple[int, int | None]:
         with self.conn.cursor() as cur:
@@ -152,11 +149,11 @@ class Probe:
 
     def snapshot(self) -> Snapshot:
         cpu = {
-            "web": _tree_cpu(self.web_pid),
-            "worker": sum(_tree_cpu(pid) for pid in self.worker_pids),
-            "postgres": self._postgres_cpu(),
-            "redis": _tree_cpu(self.redis_pid) if self.redis_pid else 0.0,
-            "generator": _cpu(psutil.Process(os.getpid())),
+            "web": self._cpu_of("web", _tree(self.web_pid)),
+            "worker": self._cpu_of("worker", [p for pid in self.worker_pids for p in _tree(pid)]),
+            "postgres": self._cpu_of("postgres", self._postgres_backends()),
+            "redis": self._cpu_of("redis", _tree(self.redis_pid) if self.redis_pid else []),
+            "generator": self._cpu_of("generator", [psutil.Process(os.getpid())]),
         }
         times = psutil.cpu_times()
         transactions, statements = self._pg_counts()
