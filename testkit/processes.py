@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import http.client
+import importlib.util
 import json
 import os
 import signal
@@ -63,6 +64,28 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def devservices() -> Any:
+    """scripts/devservices.py loaded as a module (a script, not a package): the embedded
+    PostgreSQL and Redis it runs, for tests that need private servers of their own."""
+    spec = importlib.util.spec_from_file_location(
+        "supportapp_devservices", ROOT / "scripts" / "devservices.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def lend_to_postgres_user(ds: Any, pg: Any, user: Any, home: Path) -> None:
+    """Run as root, the embedded PostgreSQL of `ds` (devservices()) works as its own system
+    `user`: let it use its binaries and own `home`, where a private cluster will live."""
+    if user is None:
+        return
+    ds.make_world_usable(pg.install_dir)
+    ds.make_traversable(pg.install_dir)
+    home.chmod(0o755)
+    ds.chown_tree(home, user)
 
 
 def run_flask(

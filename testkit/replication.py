@@ -7,7 +7,6 @@ standby that replays the primary's WAL, never against a second copy of the datab
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,20 +14,11 @@ from typing import Any
 
 import psycopg2
 
-from testkit.processes import ROOT, free_port, wait_for
+from testkit.processes import devservices, free_port, lend_to_postgres_user, wait_for
 
 DATABASE = "supportapp"
 # Fast and throwaway: nothing here must survive a crash of the machine.
 SERVER_OPTIONS = "-c fsync=off -c full_page_writes=off"
-
-
-def _devservices() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "supportapp_devservices", ROOT / "scripts" / "devservices.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Server:
@@ -92,7 +82,7 @@ class ReplicatedPostgres:
     temporary directory on a free port over TCP only; stop() removes everything."""
 
     def __init__(self, replicas: int = 1) -> None:
-        self.ds = _devservices()
+        self.ds = devservices()
         self.pg = self.ds.Postgres()
         self.user = self.pg._system_user()
         self.home = Path(tempfile.mkdtemp(prefix="supportapp-replication-"))
@@ -103,11 +93,7 @@ class ReplicatedPostgres:
         return self.ds.run_tool([self.pg.bin(program), *args], user=self.user, timeout=120)
 
     def start(self) -> ReplicatedPostgres:
-        if self.user is not None:
-            self.ds.make_world_usable(self.pg.install_dir)
-            self.ds.make_traversable(self.pg.install_dir)
-            self.home.chmod(0o755)
-            self.ds.chown_tree(self.home, self.user)
+        lend_to_postgres_user(self.ds, self.pg, self.user, self.home)
         self.run("initdb", "-D", str(self.primary.data), "--auth=trust", "-U", "postgres",
                  "--encoding=UTF8", "--locale=C")  # fmt: skip
         with (self.primary.data / "postgresql.conf").open("a") as conf:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from testkit.processes import stop_all
+from testkit.processes import serving
 from tests.realtime.harness import WebServer
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -88,12 +88,11 @@ def browser_environ(app, test_environ: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def web(browser_environ, browser_log_dir) -> Iterator[WebServer]:
-    server = WebServer("browser-web", browser_environ, browser_log_dir).start()
-    try:
-        server.wait_healthy()
+    # SIGQUIT: a quick shutdown, open sockets need no grace.
+    with serving(
+        WebServer("browser-web", browser_environ, browser_log_dir), sig=signal.SIGQUIT
+    ) as (server,):
         yield server
-    finally:
-        stop_all([server], signal.SIGQUIT)  # quick shutdown: open sockets need no grace
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,23 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PASSWORD
 
+AGENT_VIEWPORT = {"width": 1280, "height": 800}
+CUSTOMER_VIEWPORT = {"width": 420, "height": 720}
+
+
+def agent_and_customer(people, agent_email: str) -> tuple:
+    """An agent signed in to the console and a customer registered in the widget, each in a
+    browser of their own: (agent, customer)."""
+    agent = people(viewport=AGENT_VIEWPORT)
+    customer = people(viewport=CUSTOMER_VIEWPORT)
+    console_login(agent.page, agent_email)
+    widget_register(customer.page)
+    return agent, customer
+
+
+def queue_item(page: Page, session_id: str):
+    return page.locator(f"[data-testid=queue-item][data-session-id='{session_id}']")
+
 
 def console_login(page: Page, email: str, password: str = PASSWORD) -> None:
     page.goto("/console")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.pages import console_login
+from tests.browser.pages import AGENT_VIEWPORT, console_login, queue_item
+from tests.helpers import assign
 
 
 def test_admin_strip_numbers_match_the_api(people, make_agent, make_account, open_session, client):
@@ -14,14 +15,9 @@ def test_admin_strip_numbers_match_the_api(people, make_agent, make_account, ope
     first = open_session(make_account(), "Primero en llegar")
     taken = open_session(make_account(), "Este lo toma Berta")
     open_session(make_account(), "Tercero")
-    assigned = client.patch(
-        f"/api/chat/session/{taken['id']}/assign",
-        json={"supportAgentId": busy["id"]},
-        headers=busy_account.headers,
-    )
-    assert assigned.status_code == 200
+    assign(client, taken["id"], busy["id"], busy_account, expect=200)
 
-    page = people(viewport={"width": 1280, "height": 800}).page
+    page = people(viewport=AGENT_VIEWPORT).page
     console_login(page, admin.email)
 
     def api(path):
@@ -53,9 +49,9 @@ def test_admin_strip_numbers_match_the_api(people, make_agent, make_account, ope
 def test_an_admin_without_agent_profile_can_start_taking_chats(people, make_account, open_session):
     admin = make_account("superadmin", name="Demo Admin")
     waiting = open_session(make_account(), "¿Alguien por aquí?")
-    page = people(viewport={"width": 1280, "height": 800}).page
+    page = people(viewport=AGENT_VIEWPORT).page
     console_login(page, admin.email)
-    item = page.locator(f"[data-testid=queue-item][data-session-id='{waiting['id']}']")
+    item = queue_item(page, waiting["id"])
     expect(item).to_be_visible()
     expect(item.get_by_test_id("take")).to_have_count(0)
 

@@ -7,29 +7,31 @@ import time
 from playwright.sync_api import expect
 
 from tests.browser.pages import (
+    AGENT_VIEWPORT,
+    CUSTOMER_VIEWPORT,
+    agent_and_customer,
     connection,
     console_login,
     messages,
+    queue_item,
     send,
     widget_register,
     widget_start_chat,
 )
+from tests.helpers import set_priority
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
 def test_chat_from_queue_to_rating(people, make_agent):
     agent_account, _ = make_agent(name="Ana Soporte")
-    agent = people(viewport={"width": 1280, "height": 800})
-    customer = people(viewport={"width": 420, "height": 720})
-    console_login(agent.page, agent_account.email)
-    widget_register(customer.page)
+    agent, customer = agent_and_customer(people, agent_account.email)
 
     started = time.monotonic()
     session_id = widget_start_chat(customer.page, f"Necesito ayuda con mi pedido {XSS}")
 
     # The chat reaches the agent's queue live, without a reload, within 2 s.
-    item = agent.page.locator(f"[data-testid=queue-item][data-session-id='{session_id}']")
+    item = queue_item(agent.page, session_id)
     expect(item).to_be_visible(timeout=2_000)
     assert time.monotonic() - started < 2.5
     expect(item.get_by_test_id("preview")).to_contain_text("Necesito ayuda con mi pedido")
@@ -70,7 +72,7 @@ def test_chat_from_queue_to_rating(people, make_agent):
 
 
 def test_widget_continues_the_same_conversation_after_a_reload(people):
-    customer = people(viewport={"width": 420, "height": 720})
+    customer = people(viewport=CUSTOMER_VIEWPORT)
     widget_register(customer.page)
     session_id = widget_start_chat(customer.page, "Primera pregunta")
     send(customer.page, "Segunda línea")
@@ -91,12 +93,8 @@ def test_queue_by_priority_then_taken_and_answered_with_the_keyboard(
     admin = make_account("admin")
     low = open_session(make_account(), "Pregunta sin prisa")
     urgent = open_session(make_account(), "¡No puedo pagar!")
-    client.patch(
-        f"/api/chat/session/{urgent['id']}/priority",
-        json={"priority": "high"},
-        headers=admin.headers,
-    )
-    agent = people(viewport={"width": 1280, "height": 800})
+    set_priority(client, urgent["id"], "high", admin, expect=200)
+    agent = people(viewport=AGENT_VIEWPORT)
     console_login(agent.page, agent_account.email)
 
     items = agent.page.get_by_test_id("queue-item")

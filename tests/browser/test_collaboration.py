@@ -6,11 +6,13 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.pages import (
+    AGENT_VIEWPORT,
+    agent_and_customer,
     console_login,
     messages,
+    queue_item,
     screenshot,
     send,
-    widget_register,
     widget_start_chat,
 )
 
@@ -21,14 +23,9 @@ def test_typing_notes_and_transfer(people, make_agent, make_account, client):
     admin = make_account("admin", name="Admin Dos")
     ana_account, ana = make_agent(name="Ana")
     _, beto = make_agent(name="Beto")
-    agent = people(viewport={"width": 1280, "height": 800})
-    customer = people(viewport={"width": 420, "height": 720})
-    console_login(agent.page, ana_account.email)
-    widget_register(customer.page)
+    agent, customer = agent_and_customer(people, ana_account.email)
     session_id = widget_start_chat(customer.page, "Hola, mi factura está mal")
-    agent.page.locator(
-        f"[data-testid=queue-item][data-session-id='{session_id}'] [data-testid=take]"
-    ).click()
+    queue_item(agent.page, session_id).get_by_test_id("take").click()
     expect(agent.page.get_by_test_id("conversation")).to_have_attribute(
         "data-session-id", session_id
     )
@@ -74,7 +71,7 @@ def test_typing_notes_and_transfer(people, make_agent, make_account, client):
     assert "Beto lleva facturación" not in customer.page.content()
 
     # The admin's console: every chat, the transfer with its note, Ana's load in the strip.
-    boss = people(viewport={"width": 1280, "height": 800})
+    boss = people(viewport=AGENT_VIEWPORT)
     console_login(boss.page, admin.email)
     boss.page.get_by_test_id("tab-all").click()
     boss.page.locator(
@@ -97,7 +94,7 @@ def test_typing_notes_and_transfer(people, make_agent, make_account, client):
 def test_presence_switch_changes_what_the_api_says(people, make_agent, client, make_account):
     admin = make_account("admin")
     account, profile = make_agent()
-    agent = people(viewport={"width": 1280, "height": 800})
+    agent = people(viewport=AGENT_VIEWPORT)
     console_login(agent.page, account.email)
 
     def presence() -> str:

@@ -7,7 +7,14 @@ import base64
 
 from playwright.sync_api import expect
 
-from tests.browser.pages import console_login, widget_register, widget_start_chat
+from tests.browser.pages import (
+    AGENT_VIEWPORT,
+    agent_and_customer,
+    console_login,
+    queue_item,
+    widget_start_chat,
+)
+from tests.helpers import close
 
 # A 2×2 red PNG.
 PNG = base64.b64decode(
@@ -17,14 +24,9 @@ PNG = base64.b64decode(
 
 def test_image_attachment_shows_as_a_thumbnail(people, make_agent):
     account, _ = make_agent()
-    agent = people(viewport={"width": 1280, "height": 800})
-    customer = people(viewport={"width": 420, "height": 720})
-    console_login(agent.page, account.email)
-    widget_register(customer.page)
+    agent, customer = agent_and_customer(people, account.email)
     session_id = widget_start_chat(customer.page, "Te mando una captura")
-    agent.page.locator(
-        f"[data-testid=queue-item][data-session-id='{session_id}'] [data-testid=take]"
-    ).click()
+    queue_item(agent.page, session_id).get_by_test_id("take").click()
 
     customer.page.get_by_test_id("composer").fill("Aquí está el error")
     customer.page.get_by_test_id("file-input").set_input_files(
@@ -48,14 +50,12 @@ def test_sidebar_history_and_search(people, make_agent, make_account, open_sessi
     account, _ = make_agent()
     customer = make_account(name="Dora Díaz")
     old = open_session(customer, "Quiero devolver el pedido, el reembolso no llegó")
-    client.patch(f"/api/chat/session/{old['id']}/close", headers=customer.headers)
+    close(client, old["id"], customer, expect=200)
     current = open_session(customer, "Hola otra vez")
-    agent = people(viewport={"width": 1280, "height": 800})
+    agent = people(viewport=AGENT_VIEWPORT)
     console_login(agent.page, account.email)
 
-    agent.page.locator(
-        f"[data-testid=queue-item][data-session-id='{current['id']}'] .item-main"
-    ).click()
+    queue_item(agent.page, current["id"]).locator(".item-main").click()
     expect(agent.page.get_by_test_id("customer-name")).to_contain_text("Dora Díaz")
     expect(agent.page.get_by_test_id("customer-email")).to_have_text(customer.email)
     expect(agent.page.get_by_test_id("previous")).to_contain_text("reembolso")

@@ -8,22 +8,20 @@ import signal
 import pytest
 from playwright.sync_api import expect
 
-from testkit.processes import stop_all
-from tests.browser.pages import connection, console_login, messages, send
+from testkit.processes import serving
+from tests.browser.pages import AGENT_VIEWPORT, connection, console_login, messages, send
 from tests.realtime.harness import Api, WebServer
 
 
 @pytest.fixture
 def two_servers(browser_environ, browser_log_dir):
     """Two web processes of their own: `first` is restarted by the test, `second` stays up."""
-    first = WebServer("restart-web-1", browser_environ, browser_log_dir).start()
-    second = WebServer("restart-web-2", browser_environ, browser_log_dir).start()
-    try:
-        first.wait_healthy()
-        second.wait_healthy()
-        yield first, second
-    finally:
-        stop_all([first, second], signal.SIGQUIT)
+    with serving(
+        WebServer("restart-web-1", browser_environ, browser_log_dir),
+        WebServer("restart-web-2", browser_environ, browser_log_dir),
+        sig=signal.SIGQUIT,
+    ) as pair:
+        yield pair
 
 
 def test_missed_messages_appear_after_the_server_restarts(
@@ -34,14 +32,9 @@ def test_missed_messages_appear_after_the_server_restarts(
     customer = make_account()
     api = Api(second)
     session = api.open_session(customer.token, "Hola, ¿hay alguien?")
-    api.call(
-        "PATCH",
-        f"/api/chat/session/{session['id']}/assign",
-        agent_account.token,
-        {"supportAgentId": agent_profile["id"]},
-    )
+    api.assign(agent_account.token, session["id"], agent_profile["id"])
 
-    agent = people(first, viewport={"width": 1280, "height": 800})
+    agent = people(first, viewport=AGENT_VIEWPORT)
     console_login(agent.page, agent_account.email)
     agent.page.get_by_test_id("tab-mine").click()
     agent.page.locator(f"[data-testid=mine-item][data-session-id='{session['id']}']").click()
@@ -66,7 +59,7 @@ def test_resync_required_refetches_what_the_console_shows(
     people, make_agent, make_account, open_session
 ):
     account, _ = make_agent()
-    agent = people(viewport={"width": 1280, "height": 800})
+    agent = people(viewport=AGENT_VIEWPORT)
     console_login(agent.page, account.email)
     waiting = open_session(make_account(), "Llegué mientras tanto")
     expect(agent.page.get_by_test_id("queue-item")).to_have_count(1)

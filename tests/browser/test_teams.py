@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
-from tests.browser.pages import console_login, widget_register, widget_start_chat
+from tests.browser.pages import (
+    agent_and_customer,
+    queue_item,
+    widget_start_chat,
+)
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -36,10 +40,7 @@ def test_widget_team_picker_offline_notice_and_team_in_queue(
         headers=admin.headers,
     )
     assert members.status_code == 200, members.get_json()
-    agent = people(viewport={"width": 1280, "height": 800})
-    console_login(agent.page, account.email)
-    customer = people(viewport={"width": 420, "height": 720})
-    widget_register(customer.page)
+    agent, customer = agent_and_customer(people, account.email)
 
     team = customer.page.get_by_test_id("team")
     expect(team.locator("option")).to_have_count(3)
@@ -49,5 +50,5 @@ def test_widget_team_picker_offline_notice_and_team_in_queue(
     expect(customer.page.get_by_test_id("offline")).to_have_count(0)
     session_id = widget_start_chat(customer.page, "Tengo una duda con una factura")
 
-    item = agent.page.locator(f"[data-testid=queue-item][data-session-id='{session_id}']")
+    item = queue_item(agent.page, session_id)
     expect(item).to_contain_text("Facturación")

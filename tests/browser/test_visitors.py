@@ -11,11 +11,11 @@ import threading
 from playwright.sync_api import expect
 
 from tests.browser.conftest import IDENTITY_SECRET
-from tests.browser.pages import messages, widget_start_chat
+from tests.browser.pages import CUSTOMER_VIEWPORT, messages, widget_start_chat
 
 
 def test_guest_starts_a_chat_without_an_account(people, make_agent, client, make_account):
-    customer = people(viewport={"width": 420, "height": 720})
+    customer = people(viewport=CUSTOMER_VIEWPORT)
     customer.page.goto("/widget")
     customer.page.locator("input[name=name]").fill("Eva")
     customer.page.get_by_test_id("start-submit").click()

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testkit.processes import ROOT, stop_all
+from testkit.processes import run_flask, stop_all
 from tests.faults.servers import PrivatePostgres, query
 from tests.realtime.harness import RedisServer, WebServer
 
@@ -58,9 +56,7 @@ def fault_environ(private_pg, private_redis) -> dict[str, str]:
     """The environment of every process of these tests, the private database migrated."""
     env = {**os.environ, **FAULT_SETTINGS}
     env.update(DATABASE_URL=private_pg.url, REDIS_URL=private_redis.url)
-    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "db", "upgrade"]
-    done = subprocess.run(flask, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_flask(env, "db", "upgrade", timeout=120)
     return env
 
 

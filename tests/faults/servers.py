@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import importlib.util
 import json
 import shutil
 import tempfile
@@ -22,25 +21,23 @@ from typing import Any
 import psycopg2
 import redis
 
-from testkit.processes import ROOT, free_port, http_request, wait_for
+from testkit.databases import admin_connection
+from testkit.processes import (
+    devservices,
+    free_port,
+    http_request,
+    lend_to_postgres_user,
+    wait_for,
+)
 
 EVENT_STREAM = "supportapp:events"
-
-
-def _devservices():
-    spec = importlib.util.spec_from_file_location(
-        "supportapp_devservices", ROOT / "scripts" / "devservices.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class PrivatePostgres:
     """A throwaway cluster in a temporary directory, served on a free port over TCP only."""
 
     def __init__(self) -> None:
-        self.ds = _devservices()
+        self.ds = devservices()
         self.port = free_port()
         self.home = Path(tempfile.mkdtemp(prefix="supportapp-faults-pg-"))
         self.data = self.home / "data"
@@ -56,17 +53,12 @@ class PrivatePostgres:
         self.ds.run_tool([self.pg.bin(argv[0]), *argv[1:]], user=self.user, timeout=60)
 
     def start(self) -> PrivatePostgres:
-        if self.user is not None:
-            self.ds.make_world_usable(self.pg.install_dir)
-            self.ds.make_traversable(self.pg.install_dir)
-            self.home.chmod(0o755)
-            self.ds.chown_tree(self.home, self.user)
+        lend_to_postgres_user(self.ds, self.pg, self.user, self.home)
         if not self.data.exists():
             self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres",
                       "--encoding=UTF8", "--locale=C")  # fmt: skip
             self._pg_ctl("start")
-            admin = psycopg2.connect(self.url.replace("/supportapp", "/postgres"))
-            admin.autocommit = True
+            admin = admin_connection(self.url)
             with admin.cursor() as cur:
                 cur.execute("CREATE DATABASE supportapp")
             admin.close()

@@ -9,14 +9,11 @@ Redis, not to the one this test restarts."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from testkit.processes import ROOT, wait_for
+from testkit.processes import run_flask, wait_for
 from tests.faults.servers import new_user, request
 from tests.realtime.harness import Api, Closed, Socket, connected
 
@@ -26,12 +23,8 @@ pytestmark = pytest.mark.slow
 def _support_token(fault_environ: dict[str, str], base_url: str) -> str:
     """A support agent made with the CLI (the API has no way to create the first one)."""
     email = "agente-redis@example.com"
-    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "users", "create"]
     args = ["--email", email, "--password", "password123", "--name", "Agente", "--role", "support"]
-    done = subprocess.run(
-        flask + args, cwd=ROOT, env=fault_environ, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_flask(fault_environ, "users", "create", *args, timeout=60)
     reply = request(
         base_url, "POST", "/api/auth/login", {"email": email, "password": "password123"}
     )

@@ -25,7 +25,7 @@ from testkit.processes import (
     wait_for,
     workers_idle,
 )
-from tests.helpers import assign
+from tests.helpers import assign, close, reply
 
 AUTO_ASSIGN = "workers.assignment_tasks.auto_assign"
 CAPACITIES = list(range(1, 21))  # 20 agents, 210 chats in all
@@ -403,12 +403,7 @@ def test_unanswered_sessions_go_back_to_the_queue(
     stale, fresh, answered = (open_session(user) for _ in range(3))
     for session in (stale, fresh, answered):
         assign(client, session["id"], agent["id"], admin, expect=200)
-    reply = client.post(
-        f"/api/chat/session/{answered['id']}/support-message",
-        json={"message": "Hola, te ayudo"},
-        headers=agent_account.headers,
-    )
-    assert reply.status_code == 201, reply.get_json()
+    reply(client, answered["id"], agent_account, "Hola, te ayudo", expect=201)
     _set_times(stale["id"], waiting_since=NOW - timedelta(minutes=31))
     _set_times(fresh["id"], waiting_since=NOW - timedelta(minutes=29))
     _set_times(answered["id"], last_message_at=NOW - timedelta(hours=2))
@@ -445,8 +440,7 @@ def test_idle_sessions_are_closed(client, app_ctx, make_account, make_agent, ope
     idle_pending, idle_active, busy_active, already_closed = (open_session(user) for _ in range(4))
     for session in (idle_active, busy_active, already_closed):
         assign(client, session["id"], agent["id"], admin, expect=200)
-    closed = client.patch(f"/api/chat/session/{already_closed['id']}/close", headers=user.headers)
-    assert closed.status_code == 200, closed.get_json()
+    close(client, already_closed["id"], user, expect=200)
     closed_at_before = _session(already_closed["id"]).closed_at
 
     _set_times(idle_pending["id"], last_message_at=NOW - timedelta(hours=25))

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from testkit.processes import stop_all
+from testkit.processes import serving
 from tests.realtime.harness import Api, WebServer
 
 # A budget no test reaches: these tests produce many messages per user on purpose.
@@ -34,16 +34,10 @@ def server_environ(app, test_environ: dict[str, str]) -> dict[str, str]:
 @pytest.fixture(scope="package")
 def servers(server_environ, log_dir) -> Iterator[tuple[WebServer, WebServer]]:
     """Two web processes on different ports, one worker each."""
-    pair = (
-        WebServer("web-1", server_environ, log_dir).start(),
-        WebServer("web-2", server_environ, log_dir).start(),
-    )
-    try:
-        for server in pair:
-            server.wait_healthy()
+    with serving(
+        WebServer("web-1", server_environ, log_dir), WebServer("web-2", server_environ, log_dir)
+    ) as pair:
         yield pair
-    finally:
-        stop_all(pair)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import websocket
 from testkit.processes import GunicornServer, HttpResponse, Process, free_port, http_request
 
 EVENT_STREAM = "supportapp:events"
-FRAME_KEYS = {"id", "event", "data", "timestamp"}
 
 
 class WebServer(GunicornServer):
@@ -98,13 +97,35 @@ class Api:
         body = {"message": message} if message else {}
         return self.call("POST", "/api/chat/sessions", token, body, expect=201)
 
+    def chat(
+        self,
+        method: str,
+        session_id: str,
+        action: str,
+        token: str,
+        body: Any = None,
+        expect: int = 200,
+    ) -> Any:
+        """`method` /api/chat/session/:id/`action` (the chat actions of tests/helpers.py, over
+        HTTP)."""
+        path = f"/api/chat/session/{session_id}/{action}"
+        return self.call(method, path, token, body, expect)
+
     def user_message(self, token: str, session_id: str, text: str) -> dict:
-        path = f"/api/chat/session/{session_id}/message"
-        return self.call("POST", path, token, {"message": text}, expect=201)
+        return self.chat("POST", session_id, "message", token, {"message": text}, expect=201)
 
     def support_message(self, token: str, session_id: str, text: str) -> dict:
-        path = f"/api/chat/session/{session_id}/support-message"
-        return self.call("POST", path, token, {"message": text}, expect=201)
+        body = {"message": text}
+        return self.chat("POST", session_id, "support-message", token, body, expect=201)
+
+    def assign(self, token: str, session_id: str, agent_id: str) -> dict:
+        return self.chat("PATCH", session_id, "assign", token, {"supportAgentId": agent_id})
+
+    def set_priority(self, token: str, session_id: str, priority: str) -> dict:
+        return self.chat("PATCH", session_id, "priority", token, {"priority": priority})
+
+    def close(self, token: str, session_id: str) -> dict:
+        return self.chat("PATCH", session_id, "close", token)
 
 
 # --- WebSocket -------------------------------------------------------------------------------

@@ -45,15 +45,10 @@ def test_users_see_only_their_own_sessions_and_staff_see_everything(
     api1.user_message(bob.token, bob_session["id"], "Bob otra vez")
     api1.support_message(agent_account.token, bob_session["id"], "Hola Bob")
     api2.support_message(agent_account.token, alice_session["id"], "Hola Alice")
-    api1.call(
-        "PATCH",
-        f"/api/chat/session/{bob_session['id']}/priority",
-        admin.token,
-        {"priority": "low"},
-    )
+    api1.set_priority(admin.token, bob_session["id"], "low")
     api2.call("PATCH", f"/api/chat/session/{alice_session['id']}/read", alice.token)
     api1.call("PATCH", "/api/support/agents/me", agent_account.token, {"isActive": False})
-    closed = api2.call("PATCH", f"/api/chat/session/{bob_session['id']}/close", bob.token)
+    closed = api2.close(bob.token, bob_session["id"])
 
     # Staff see the last event; then every socket has had time for everything it will get.
     last = stream_tail(redis_url)

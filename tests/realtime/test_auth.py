@@ -11,6 +11,7 @@ import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token
 
+from testkit.processes import serving
 from tests.realtime.harness import Socket, WebServer, connected, http
 
 pytestmark = pytest.mark.slow
@@ -21,11 +22,8 @@ UNAUTHORIZED = 4401
 @pytest.fixture(scope="module")
 def short_ttl_server(server_environ, log_dir) -> Iterator[WebServer]:
     """A web process whose access tokens live three seconds."""
-    server = WebServer("web-ttl3", server_environ, log_dir, JWT_ACCESS_TTL="3").start()
-    try:
-        yield server.wait_healthy()
-    finally:
-        server.stop()
+    with serving(WebServer("web-ttl3", server_environ, log_dir, JWT_ACCESS_TTL="3")) as (server,):
+        yield server
 
 
 def test_query_token_authenticates(web, make_account, sockets):

@@ -9,14 +9,13 @@ from datetime import datetime
 import pytest
 
 from tests.realtime.harness import (
-    FRAME_KEYS,
     Api,
     connected,
     stream_entries,
     stream_tail,
     visible_ids,
 )
-from tests.spec_shapes import MESSAGE_FIELDS, SESSION_FIELDS
+from tests.spec_shapes import FRAME_FIELDS, MESSAGE_FIELDS, SESSION_FIELDS
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +27,7 @@ def _without_messages(session: dict) -> dict:
 
 
 def _check_frame(frame: dict) -> None:
-    assert set(frame) == FRAME_KEYS, frame
+    assert set(frame) == FRAME_FIELDS, frame
     assert STREAM_ID.match(frame["id"]), frame
     assert frame["timestamp"].endswith("Z")
     datetime.fromisoformat(frame["timestamp"].replace("Z", "+00:00"))
@@ -38,6 +37,18 @@ def _check_session(session: dict, expected: dict, messages: list[dict]) -> None:
     assert set(session) == SESSION_FIELDS, session
     assert _without_messages(session) == _without_messages(expected)
     assert session["messages"] == messages
+
+
+def _message_received_everywhere(sockets, message: dict) -> list[dict]:
+    """Each socket's chat_message_received for `message`, carrying the message and its session
+    with that message as the most recent one; those sessions."""
+    sessions = []
+    for ws in sockets:
+        data = ws.wait_event("chat_message_received", message__id=message["id"])["data"]
+        assert data["message"] == message
+        assert data["session"]["messages"] == [message]
+        sessions.append(data["session"])
+    return sessions
 
 
 def test_every_action_emits_its_event_with_the_rest_shape(
@@ -67,19 +78,12 @@ def test_every_action_emits_its_event_with_the_rest_shape(
 
     # chat_message_received from the user
     second = api.user_message(user.token, session["id"], "¿Hay alguien?")
-    for ws in both:
-        data = ws.wait_event("chat_message_received", message__id=second["id"])["data"]
-        assert data["message"] == second and second["sender"] == "user"
-        assert data["session"]["lastMessageAt"] == second["timestamp"]
-        assert data["session"]["messages"] == [second]
+    assert second["sender"] == "user"
+    for received in _message_received_everywhere(both, second):
+        assert received["lastMessageAt"] == second["timestamp"]
 
     # chat_assigned + chat_status_changed (pending → active), from an assignment
-    assigned = api.call(
-        "PATCH",
-        f"/api/chat/session/{session['id']}/assign",
-        agent_account.token,
-        {"supportAgentId": agent["id"]},
-    )
+    assigned = api.assign(agent_account.token, session["id"], agent["id"])
     assert assigned["status"] == "active"
     for ws in both:
         data = ws.wait_event("chat_assigned")["data"]
@@ -93,19 +97,12 @@ def test_every_action_emits_its_event_with_the_rest_shape(
 
     # chat_message_received from support
     reply = api.support_message(agent_account.token, session["id"], "Hola, soy soporte")
-    for ws in both:
-        data = ws.wait_event("chat_message_received", message__id=reply["id"])["data"]
-        assert data["message"] == reply and reply["sender"] == "support"
-        assert data["session"]["supportAgentId"] == agent["id"]
-        assert data["session"]["messages"] == [reply]
+    assert reply["sender"] == "support"
+    for received in _message_received_everywhere(both, reply):
+        assert received["supportAgentId"] == agent["id"]
 
     # chat_priority_changed
-    raised = api.call(
-        "PATCH",
-        f"/api/chat/session/{session['id']}/priority",
-        agent_account.token,
-        {"priority": "high"},
-    )
+    raised = api.set_priority(agent_account.token, session["id"], "high")
     for ws in both:
         data = ws.wait_event("chat_priority_changed")["data"]
         assert set(data) == {"session", "previousPriority"}
@@ -129,7 +126,7 @@ def test_every_action_emits_its_event_with_the_rest_shape(
     assert support_ws.wait_event("agent_status_changed")["data"] == {"agent": away}
 
     # chat_status_changed (active → closed), from the owner closing it
-    closed = api.call("PATCH", f"/api/chat/session/{session['id']}/close", user.token)
+    closed = api.close(user.token, session["id"])
     for ws in both:
         data = ws.wait_event("chat_status_changed", previousStatus="active")["data"]
         _check_session(data["session"], closed, [])

@@ -12,7 +12,7 @@ import pytest
 
 from supportapp.extensions import db
 from supportapp.services import presence
-from testkit.processes import stop_all, wait_for
+from testkit.processes import serving, wait_for
 from tests.realtime.harness import Api, WebServer, connected
 
 GRACE = 2
@@ -20,18 +20,11 @@ GRACE = 2
 
 @pytest.fixture
 def pair(server_environ, log_dir):
-    servers = (
+    with serving(
         WebServer("presence-1", server_environ, log_dir, PRESENCE_GRACE_SECONDS=str(GRACE)),
         WebServer("presence-2", server_environ, log_dir, PRESENCE_GRACE_SECONDS=str(GRACE)),
-    )
-    try:
-        for server in servers:
-            server.start()
-        for server in servers:
-            server.wait_healthy()
+    ) as servers:
         yield servers
-    finally:
-        stop_all(servers)
 
 
 def sweep(app) -> int:

@@ -17,6 +17,7 @@ import websocket
 
 from supportapp.realtime import bus
 from supportapp.realtime.hub import sockets_key
+from testkit.processes import serving
 from tests.realtime.harness import Socket, WebServer, connected, http
 
 pytestmark = pytest.mark.slow
@@ -252,11 +253,9 @@ class _FakeSocket:
 
 @pytest.fixture(scope="module")
 def impatient_server(server_environ, log_dir) -> Iterator[WebServer]:
-    server = WebServer("web-send-timeout", server_environ, log_dir, WS_SEND_TIMEOUT="2").start()
-    try:
-        yield server.wait_healthy()
-    finally:
-        server.stop()
+    impatient = WebServer("web-send-timeout", server_environ, log_dir, WS_SEND_TIMEOUT="2")
+    with serving(impatient) as (server,):
+        yield server
 
 
 def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from supportapp.extensions import db
-from tests.realtime.harness import Api, connected, http, id_key, stream_entries, stream_tail
+from tests.helpers import send
+from tests.realtime.harness import Api, connected, id_key, stream_entries, stream_tail
 
 pytestmark = pytest.mark.slow
 
@@ -35,16 +36,17 @@ def test_refused_action_sends_nothing(servers, make_account, make_agent, redis_u
     sockets += [staff_ws, user_ws]
     api = Api(web2)
     session = api.open_session(user.token, "hola")
-    api.call("PATCH", f"/api/chat/session/{session['id']}/close", user.token)
+    api.close(user.token, session["id"])
     start = stream_tail(redis_url)
 
-    refused = http(
+    api.chat(
         "POST",
-        f"{web2.url}/api/chat/session/{session['id']}/support-message",
-        {"message": "demasiado tarde"},
+        session["id"],
+        "support-message",
         agent_account.token,
+        {"message": "demasiado tarde"},
+        expect=409,
     )
-    assert refused.status == 409, refused.body
     marker = api.open_session(user.token, "marcador")
 
     for ws in (staff_ws, user_ws):
@@ -72,11 +74,7 @@ def test_event_of_a_failed_commit_is_never_published(
     with monkeypatch.context() as patch:
         patch.setattr(db.session, "commit", failing_commit)
         try:
-            response = client.post(
-                f"/api/chat/session/{session['id']}/message",
-                json={"message": "nunca confirmado"},
-                headers=user.headers,
-            )
+            response = send(client, session["id"], user, "nunca confirmado")
             assert response.status_code >= 500
         except RuntimeError:
             pass  # propagated by the test client: the transaction failed either way

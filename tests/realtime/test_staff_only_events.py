@@ -26,7 +26,7 @@ def test_notes_never_reach_the_users_socket_or_replay(
     api1, api2 = Api(web1), Api(web2)
     session = api1.open_session(user.token, "Hola")
     path = f"/api/chat/session/{session['id']}"
-    api1.call("PATCH", f"{path}/assign", admin.token, {"supportAgentId": ana["id"]})
+    api1.assign(admin.token, session["id"], ana["id"])
     before = stream_tail(redis_url)
     user_ws = connected(web1, user.token)
     staff_ws = connected(web2, admin.token)

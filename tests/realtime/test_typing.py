@@ -43,12 +43,7 @@ def chat(servers, make_account, make_agent, sockets):
 
     api = Api(web1)
     Chat.session = api.open_session(Chat.owner.token, "Hola")
-    api.call(
-        "PATCH",
-        f"/api/chat/session/{Chat.session['id']}/assign",
-        Chat.admin.token,
-        {"supportAgentId": Chat.ana["id"]},
-    )
+    api.assign(Chat.admin.token, Chat.session["id"], Chat.ana["id"])
     Chat.owner_ws = connected(web1, Chat.owner.token)
     Chat.stranger_ws = connected(web2, Chat.stranger.token)
     Chat.ana_ws = connected(web2, Chat.ana_account.token)
@@ -149,7 +144,7 @@ def test_typing_is_never_replayed(chat, servers, redis_url, sockets):
 
 def test_typing_in_a_closed_session_is_dropped(chat, servers):
     session_id = chat.session["id"]
-    Api(servers[0]).call("PATCH", f"/api/chat/session/{session_id}/close", chat.owner.token)
+    Api(servers[0]).close(chat.owner.token, session_id)
     for sock in chat.all:
         sock.drain(0.3)
     send_typing(chat.owner_ws, session_id)
