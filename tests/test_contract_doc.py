@@ -1,6 +1,7 @@
-"""docs/contract.md keeps up with the code: every endpoint of the OpenAPI document and every
-WebSocket event the code can send is in it, it documents no API endpoint that does not exist,
-and no file points to a document or an issue that is not in the repository."""
+"""docs/contract.md keeps up with the code: every endpoint of the OpenAPI document, every
+WebSocket event the code can send and every MSG_* message of the application is in it, it
+documents no API endpoint that does not exist, and no file points to a document or an issue that
+is not in the repository."""
 
 from __future__ import annotations
 
@@ -84,6 +85,28 @@ def test_every_websocket_event_is_in_the_contract():
     assert {"chat_created", "sla_breached", "sla_warning", "pong", "typing"} <= names
     missing = {name for name in names if f"`{name}`" not in events}
     assert not missing, f"docs/contract.md's events lack: {sorted(missing)}"
+
+
+# `MSG_X = "…"` (or split over lines in parentheses): the messages clients show people.
+MESSAGE_CONSTANT = re.compile(r'^MSG_\w+\s*=\s*\(?\s*((?:"[^"]*"\s*)+)\)?', re.MULTILINE)
+
+
+def _message_constants() -> dict[str, str]:
+    """Every MSG_* text of the application (up to a `{placeholder}`), by where it is."""
+    found = {}
+    for path in (ROOT / "supportapp").rglob("*.py"):
+        for match in MESSAGE_CONSTANT.finditer(path.read_text()):
+            text = "".join(re.findall(r'"([^"]*)"', match[1]))
+            found[f"{path.relative_to(ROOT)}: {text}"] = text.split("{")[0].strip()
+    return found
+
+
+def test_every_message_of_the_application_is_in_the_contract():
+    contract = " ".join(CONTRACT.read_text().split())
+    messages = _message_constants()
+    assert len(messages) > 50  # the pattern still finds them
+    missing = sorted(where for where, text in messages.items() if text not in contract)
+    assert not missing, "docs/contract.md lacks these messages:\n" + "\n".join(missing)
 
 
 # Built from parts so that this file does not match itself.
