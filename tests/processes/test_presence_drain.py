@@ -18,9 +18,11 @@ from testkit.processes import (
     wait_for,
     workers_idle,
 )
+from tests.realtime.harness import Api
 
 DRAIN_WITHIN = 2.0
 AUTO_ASSIGN = "workers.assignment_tasks.auto_assign"
+ME = "/api/support/agents/me"
 
 
 @pytest.fixture
@@ -73,6 +75,7 @@ def test_the_queue_drains_to_an_agent_within_2_seconds(
         wait_for(lambda: workers_idle(control, [worker.node]), timeout=20, interval=0.2)
         assert {state for state, _agent in _status(database_url, ids).values()} == {"pending"}
 
+        api = Api(web)
         # Coming online: the agent's first staff socket.
         sock = websocket.create_connection(
             f"ws://127.0.0.1:{web.port}/ws?token={account.token}", timeout=10
@@ -84,27 +87,20 @@ def test_the_queue_drains_to_an_agent_within_2_seconds(
             assert _status(database_url, ids)[s3] == ("pending", None)
 
             # Away: a freed slot stays free.
-            away = web.request(
-                "PATCH", "/api/support/agents/me", {"presence": "away"}, token=account.token
-            )
-            assert away.status == 200 and away.body["data"]["presence"] == "away", away.body
-            closed = web.request("PATCH", f"/api/chat/session/{s1}/close", token=user.token)
-            assert closed.status == 200, closed.body
+            away = api.call("PATCH", ME, account.token, {"presence": "away"})
+            assert away["presence"] == "away", away
+            api.close(user.token, s1)
             time.sleep(1.0)
             assert _status(database_url, ids)[s3] == ("pending", None)
 
             # Returning from away.
             started = time.monotonic()
-            back = web.request(
-                "PATCH", "/api/support/agents/me", {"presence": "online"}, token=account.token
-            )
-            assert back.status == 200, back.body
+            api.call("PATCH", ME, account.token, {"presence": "online"})
             assigned_within({s3}, started, "returning from away")
 
             # Freeing capacity.
             started = time.monotonic()
-            closed = web.request("PATCH", f"/api/chat/session/{s2}/close", token=user.token)
-            assert closed.status == 200, closed.body
+            api.close(user.token, s2)
             assigned_within({s4}, started, "freeing capacity")
         finally:
             sock.close()
