@@ -21,6 +21,7 @@ from supportapp.models import (
 )
 from supportapp.models.base import utcnow
 from supportapp.services.attachment_links import signed_url
+from supportapp.timestamps import iso
 
 if TYPE_CHECKING:
     from supportapp.auth.actor import Actor
@@ -28,13 +29,6 @@ if TYPE_CHECKING:
     from supportapp.services.queue import QueuePosition
     from supportapp.services.search import SearchHit
     from supportapp.services.sessions import SessionDetails
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO-8601 UTC with a `Z`, millisecond precision."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -14,6 +13,7 @@ from flask import current_app
 
 from supportapp.analytics.stats import Range
 from supportapp.errors import NotFound, ValidationFailed
+from supportapp.texts import visible
 
 
 class TrimmedString(ma.fields.String):
@@ -24,30 +24,12 @@ class TrimmedString(ma.fields.String):
         return result.strip()
 
 
-# Characters that draw nothing although Unicode does not class them as format or space.
-_BLANK_LOOKING = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
-
-
-def is_invisible(char: str) -> bool:
-    """Whitespace, control and format characters (zero-width spaces and joiners, bidi marks,
-    tags), variation selectors and the few letters and symbols that render as blanks."""
-    return (
-        char.isspace()
-        or unicodedata.category(char) in _INVISIBLE_CATEGORIES
-        or char in _BLANK_LOOKING
-        or "\ufe00" <= char <= "\ufe0f"
-        or "\U000e0100" <= char <= "\U000e01ef"
-    )
-
-
 class VisibleText(TrimmedString):
     """Text a person can see: trimmed, and empty when it holds only invisible characters, so
     a length rule with min=1 refuses it as empty."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        result = super()._deserialize(value, attr, data, **kwargs)
-        return result if not all(is_invisible(char) for char in result) else ""
+        return visible(super()._deserialize(value, attr, data, **kwargs))
 
 
 DATE_TIME = {"format": "date-time"}

@@ -1,9 +1,12 @@
-"""Who is making the request: the authenticated principal as services see it."""
+"""Who is making the request: the caller (`Actor`) as services see it, built from a verified
+token's claims by `actor_from_claims` for REST (`authenticate`) and the WebSocket alike."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
@@ -18,6 +21,8 @@ class Actor:
     role: Role
     ip: str | None = None
     request_id: str | None = None
+    # The verified token it was built from (revocation and expiry checks); empty for SYSTEM.
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_support(self) -> bool:
@@ -70,13 +75,14 @@ def _claim_text(value: object, max_length: int, *, email: bool = False) -> str |
 
 
 def actor_from_claims(claims: dict) -> Actor:
-    """Build an Actor from verified JWT claims."""
+    """The caller a verified token speaks for (401 when its sub/role are unusable)."""
     role, user_id = role_and_user_id(claims)
     return Actor(
         user_id=user_id,
         role=role,
         ip=request.remote_addr if request else None,
         request_id=g.get("request_id"),
+        claims=claims,
     )
 
 

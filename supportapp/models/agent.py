@@ -1,21 +1,31 @@
-"""Support agents: the profile that lets a user take chats, with its capacity counter."""
+"""Support agents: the profile that lets a user take chats, with its capacity counter.
+
+"May this agent take a chat" lives here, in Python and SQL forms side by side (hybrids):
+`has_free_slot` (below capacity), `can_take_chats` (active and below capacity) and
+`reachable(online_user_ids)` (online, where presence routing applies). Services combine them
+with "its user is still staff" (services/assignment.py) and never restate them.
+"""
 
 from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Integer,
     String,
+    and_,
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
@@ -84,3 +94,32 @@ class SupportAgent(db.Model):
     presence_changed_at: Mapped[datetime] = created_at_column()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+    @hybrid_property
+    def has_free_slot(self) -> bool:
+        """Below capacity: one more chat fits (the trigger refuses any overshoot anyway)."""
+        return self.current_active_chats < self.max_concurrent_chats
+
+    @hybrid_property
+    def can_take_chats(self) -> bool:
+        """Active and below capacity: the agent may be given one more chat."""
+        return bool(self.is_active) and self.current_active_chats < self.max_concurrent_chats
+
+    @can_take_chats.inplace.expression
+    @classmethod
+    def _can_take_chats_sql(cls) -> ColumnElement[bool]:
+        return and_(cls.is_active.is_(True), cls.current_active_chats < cls.max_concurrent_chats)
+
+    @hybrid_method
+    def reachable(self, online_user_ids: Collection[uuid.UUID]) -> bool:
+        """Presence routing (ASSIGN_ONLY_ONLINE): the agent chose `online` and has a staff
+        socket open somewhere (`online_user_ids`, from Redis: fresher than `presence`)."""
+        return self.availability == Availability.ONLINE and self.user_id in online_user_ids
+
+    @reachable.inplace.expression
+    @classmethod
+    def _reachable_sql(cls, online_user_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+        return and_(
+            cls.availability == Availability.ONLINE,
+            cls.user_id.in_(sorted(online_user_ids, key=str)),
+        )

@@ -51,7 +51,15 @@ status_enum = value_enum(SessionStatus, "session_status")
 priority_enum = value_enum(Priority, "session_priority")
 sender_enum = value_enum(Sender, "message_sender")
 
+# The priority's severity, the one definition of "more urgent": the stored `priority_rank`
+# column is computed from it (PRIORITY_RANK_SQL) and services/queue_order.py orders by it.
 PRIORITY_RANK = {Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
+_RANKED = sorted(PRIORITY_RANK.items(), key=lambda item: -item[1])
+PRIORITY_RANK_SQL = (
+    "CASE priority "
+    + " ".join(f"WHEN '{priority}' THEN {rank}" for priority, rank in _RANKED[:-1])
+    + f" ELSE {_RANKED[-1][1]} END"
+)
 
 # The searchable form of a message: its Spanish and its English lexemes, lower-cased and
 # without accents (the message_search migration creates both configurations;
@@ -130,12 +138,10 @@ class ChatSession(db.Model):
     priority: Mapped[Priority] = mapped_column(
         priority_enum, nullable=False, default=Priority.MEDIUM, server_default="medium"
     )
-    # The priority's severity (high=3 … low=1), so sorting and the queue use an index.
+    # PRIORITY_RANK stored (high=3 … low=1), so sorting and the queue use an index.
     priority_rank: Mapped[int] = mapped_column(
         SmallInteger,
-        Computed(
-            "CASE priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END", persisted=True
-        ),
+        Computed(PRIORITY_RANK_SQL, persisted=True),
     )
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from flask import current_app
 
 from supportapp.extensions import redis_client
+from supportapp.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,7 @@ class Event:
     data: dict[str, Any]
     user_id: str | None = None
     to_support: bool = True
-    timestamp: str = field(
-        default_factory=lambda: (
-            datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        )
-    )
+    timestamp: str = field(default_factory=now_iso)
 
     def to_fields(self) -> dict[str, str]:
         return {

@@ -2,9 +2,13 @@
 
 Session events go to support staff and to the session's owner; agent events, transfers and
 internal notes only to staff (no user id: no user's socket or replay ever matches them).
+Notices (`resync_required`) are not stream events: one socket gets them, with no id, never
+replayed.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from supportapp.models import (
     ChatMessage,
@@ -25,6 +29,11 @@ from supportapp.representations import (
     session_dict,
     transfer_dict,
 )
+
+
+def resync_required(reason: str) -> dict[str, Any]:
+    """Tells a client that events may be missing: refetch over REST what it shows."""
+    return {"event": "resync_required", "data": {"reason": reason}}
 
 
 def _for_session(name: str, session: ChatSession, **data) -> Event:

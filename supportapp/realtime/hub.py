@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 
+from supportapp.realtime import events
 from supportapp.realtime.bus import (
     EVENT_STREAM,
     Ephemeral,
@@ -30,6 +31,7 @@ from supportapp.realtime.bus import (
     ephemeral_channel,
     parse_entry,
 )
+from supportapp.services.access import may_receive
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,7 @@ SOCKET_LEASE = 60
 
 # Told to every local socket when the reader gets Redis back after losing it: events published
 # meanwhile may never have reached the stream, so clients refetch what they show over REST.
-STREAM_INTERRUPTED: dict[str, Any] = {
-    "event": "resync_required",
-    "data": {"reason": "the event stream was interrupted"},
-}
+STREAM_INTERRUPTED = events.resync_required("the event stream was interrupted")
 
 
 def _nothing() -> None:
@@ -74,7 +73,7 @@ class Subscriber:
     revoked: bool = False
 
     def may_see(self, event: StreamEvent | Ephemeral) -> bool:
-        return (self.is_support and event.to_support) or event.user_id == self.user_id
+        return may_receive(self.is_support, self.user_id, event)
 
     def covered_by(self, revocation: dict[str, Any]) -> bool:
         """Whether a revocation (blocklist.revoke_login / revoke_user) covers this socket's

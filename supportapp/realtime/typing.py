@@ -16,12 +16,12 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from supportapp.models import Role
 from supportapp.realtime.bus import Ephemeral, publish_ephemeral
 from supportapp.services.typing import TypingRoute, typing_route
+from supportapp.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,6 @@ class _State:
     wanted: bool = False  # the latest state the client sent
     dirty: bool = False  # `wanted` not forwarded yet
     refreshed_at: float = 0.0  # the last "typing" frame received, forwarded or not
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class TypingRelay:
@@ -116,7 +112,7 @@ class TypingRelay:
         if state.route.sender == "support":
             data["agentName"] = state.route.agent_name
         frame = json.dumps(
-            {"event": "typing", "data": data, "timestamp": _now_iso()}, ensure_ascii=False
+            {"event": "typing", "data": data, "timestamp": now_iso()}, ensure_ascii=False
         )
         if state.route.sender == "user":
             signal = Ephemeral(frame_json=frame, to_support=True)

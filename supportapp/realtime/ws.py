@@ -21,8 +21,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -32,10 +30,10 @@ from simple_websocket import ConnectionClosed
 
 from supportapp import telemetry
 from supportapp.auth import blocklist
-from supportapp.auth.actor import role_and_user_id
+from supportapp.auth.actor import Actor, actor_from_claims
 from supportapp.errors import Unauthorized
 from supportapp.extensions import db, redis_client, sock
-from supportapp.models.user import SUPPORT_ROLES, Role
+from supportapp.realtime import events
 from supportapp.realtime.bus import (
     Ephemeral,
     ReplayGap,
@@ -55,6 +53,7 @@ from supportapp.realtime.hub import (
 from supportapp.realtime.presence import registry as presence_registry
 from supportapp.realtime.typing import TypingRelay
 from supportapp.services.presence import reconcile as reconcile_presence
+from supportapp.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +77,10 @@ def init_app(app: Flask) -> None:
     )
 
 
-@dataclass
-class Identity:
-    user_id: str
-    role: Role
-    expires_at: float
-    claims: dict[str, Any]
-
-
-def _identify(token: str | None) -> Identity | None:
-    """Who the token names, if it is a well-formed access token (revocation is checked once
-    the socket is subscribed, so a revocation cannot slip between the check and the hub)."""
+def _identify(token: str | None) -> Actor | None:
+    """The caller the token names, if it is a well-formed access token (revocation is checked
+    once the socket is subscribed, so a revocation cannot slip between the check and the
+    hub)."""
     if not token:
         return None
     try:
@@ -98,17 +90,11 @@ def _identify(token: str | None) -> Identity | None:
     if claims.get("type") != "access":
         return None
     try:
-        role, user_id = role_and_user_id(claims)
+        return actor_from_claims(claims)
     except Unauthorized:
         return None
     finally:
         db.session.remove()  # an external subject is resolved in PostgreSQL; the socket stays
-    return Identity(
-        user_id=str(user_id),
-        role=role,
-        expires_at=float(claims.get("exp", time.time() + 3600)),
-        claims=claims,
-    )
 
 
 def _token_from_request() -> str | None:
@@ -125,14 +111,6 @@ def _parse(frame) -> dict:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _resync(reason: str) -> dict[str, Any]:
-    return {"event": "resync_required", "data": {"reason": reason}}
 
 
 class SendTimeout(Exception):
@@ -169,22 +147,24 @@ class Connection:
     (its wake-up), `input_buffer`, `connected` and `sock`.
     """
 
-    def __init__(self, ws, identity: Identity, *, send_timeout: float) -> None:
+    def __init__(self, ws, actor: Actor, *, send_timeout: float) -> None:
         self.ws = ws
-        self.identity = identity
+        self.actor = actor
+        self.user_id = str(actor.user_id)
+        self.expires_at = float(actor.claims.get("exp", time.time() + 3600))
         self.send_timeout = send_timeout
         self._gevent = _under_gevent()
         self._wakeup = ws.event
         self.subscriber = Subscriber(
-            user_id=identity.user_id,
-            is_support=identity.role in SUPPORT_ROLES,
+            user_id=self.user_id,
+            is_support=actor.is_support,
             wake=self._wakeup.set,
-            login_id=identity.claims.get(blocklist.LOGIN_CLAIM),
-            token_id=identity.claims.get("jti"),
-            issued_ms=blocklist.issued_ms(identity.claims),
+            login_id=actor.claims.get(blocklist.LOGIN_CLAIM),
+            token_id=actor.claims.get("jti"),
+            issued_ms=blocklist.issued_ms(actor.claims),
         )
         self.cursor: tuple[int, int] = (0, 0)
-        self.typing = TypingRelay(identity.user_id, identity.role)
+        self.typing = TypingRelay(self.user_id, actor.role)
         self._replay: Iterator[StreamEvent] | None = None
         self._pending_resume: str | None = None
         self._next_resume_at = 0.0
@@ -251,7 +231,7 @@ class Connection:
             self.ws.sock.close()
         log.warning(
             "dropped a socket of user %s: a send took over %ss",
-            self.identity.user_id,
+            self.user_id,
             self.send_timeout,
         )
 
@@ -262,7 +242,7 @@ class Connection:
         later live events continue after them. Older than the retention → resync_required."""
         if not valid_stream_id(last_event_id):
             self._replay = None
-            self.send_json(_resync("invalid lastEventId"))
+            self.send_json(events.resync_required("invalid lastEventId"))
             return
         self.cursor = stream_id_key(last_event_id)
         self._replay = replay_after(redis_client.client, last_event_id, batch=REPLAY_STEP)
@@ -276,11 +256,11 @@ class Connection:
                 if self.subscriber.may_see(event):
                     self.send_event(event)
         except ReplayGap:
-            self.send_json(_resync("lastEventId is older than the retained events"))
+            self.send_json(events.resync_required("lastEventId is older than the retained events"))
             read = 0
         except redis.RedisError:
             log.warning("could not replay events", exc_info=True)
-            self.send_json(_resync("the event history is unavailable"))
+            self.send_json(events.resync_required("the event history is unavailable"))
             read = 0
         if read < REPLAY_STEP:
             self._replay = None
@@ -290,7 +270,7 @@ class Connection:
     def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "ping":
-            self.send_json({"event": "pong", "timestamp": _now()})
+            self.send_json({"event": "pong", "timestamp": now_iso()})
         elif kind == "resume" and isinstance(frame.get("lastEventId"), str):
             self._pending_resume = frame["lastEventId"]  # served in _pump, throttled
         elif kind == "typing":
@@ -328,7 +308,7 @@ class Connection:
         telemetry.WEBSOCKETS_OPEN.inc()
         try:
             # Checked once subscribed: a revocation published from here on reaches the hub.
-            if blocklist.is_revoked(self.identity.claims):
+            if blocklist.is_revoked(self.actor.claims):
                 self.ws.close(reason=UNAUTHORIZED_CLOSE_CODE, message="Token inválido o expirado")
                 return
             claimed = claim_slot(client, self.subscriber, max_sockets)
@@ -341,7 +321,7 @@ class Connection:
             self.send_json(
                 {
                     "event": "connected",
-                    "data": {"userId": self.identity.user_id, "role": str(self.identity.role)},
+                    "data": {"userId": self.user_id, "role": str(self.actor.role)},
                 }
             )
             if last_event_id:
@@ -356,21 +336,19 @@ class Connection:
             hub.unsubscribe(self.subscriber)
             self.typing.stop_all()
             if staff:
-                presence_registry.close(self.identity.user_id)
+                presence_registry.close(self.user_id)
             if claimed:
                 release_slot(client, self.subscriber)
 
     def _come_online(self) -> None:
         """Count this staff socket; the user's first one here updates their presence now
         (going offline is left to the presence sweep, after the grace period)."""
-        first = presence_registry.open(
-            self.identity.user_id, current_app.config["PRESENCE_GRACE_SECONDS"]
-        )
+        first = presence_registry.open(self.user_id, current_app.config["PRESENCE_GRACE_SECONDS"])
         if first:
             try:
-                reconcile_presence([uuid.UUID(self.identity.user_id)])
+                reconcile_presence([uuid.UUID(self.user_id)])
             except Exception:  # the sweep catches up; the socket must not fail for it
-                log.exception("could not update the presence of %s", self.identity.user_id)
+                log.exception("could not update the presence of %s", self.user_id)
 
     def _pump(self, hold_until: float | None) -> None:
         """Until the socket closes: answer client frames, replay, send buffered events; close
@@ -389,7 +367,7 @@ class Connection:
             if self.subscriber.overflowed:
                 self.close(OVERFLOW_CLOSE_CODE, "too slow; resume")
                 return
-            left = self.identity.expires_at - time.time()
+            left = self.expires_at - time.time()
             if left <= 0:
                 self.close(UNAUTHORIZED_CLOSE_CODE, "token expired")
                 return
@@ -420,11 +398,11 @@ def websocket(ws) -> None:
     if not token:
         frame = _parse(ws.receive(timeout=AUTH_TIMEOUT))
         token = frame.get("token") if frame.get("type") == "auth" else None
-    identity = _identify(token)
-    if identity is None:
+    actor = _identify(token)
+    if actor is None:
         ws.close(reason=UNAUTHORIZED_CLOSE_CODE, message="Token inválido o expirado")
         return
     config = current_app.config
-    connection = Connection(ws, identity, send_timeout=config["WS_SEND_TIMEOUT"])
+    connection = Connection(ws, actor, send_timeout=config["WS_SEND_TIMEOUT"])
     with contextlib.suppress(ConnectionClosed):
         connection.serve(request.args.get("lastEventId"), config["WS_MAX_SOCKETS_PER_USER"])

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import case, select
 
 from supportapp.auth.actor import Actor
-from supportapp.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from supportapp.errors import Conflict, NotFound, ValidationFailed
 from supportapp.extensions import db
 from supportapp.jobs import request_auto_assignment
 from supportapp.models import SUPPORT_ROLES, Presence, SupportAgent, User
 from supportapp.realtime import events
 from supportapp.representations import agent_dict
-from supportapp.services import audit
+from supportapp.services import access, audit
 from supportapp.services.presence import presence_of, set_presence
 from supportapp.services.unit_of_work import unit_of_work
 from supportapp.services.users import revoke_tokens_of
@@ -23,9 +23,6 @@ MSG_AGENT_NOT_FOUND = "Agente de soporte no encontrado"
 MSG_USER_NOT_FOUND = "El usuario no existe"
 MSG_USER_NOT_STAFF = "El usuario debe tener rol support, admin o superadmin"
 MSG_ALREADY_AGENT = "El usuario ya es un agente de soporte"
-MSG_REACTIVATION_FORBIDDEN = (
-    "Un administrador desactivó tu perfil de agente; solo un administrador puede reactivarlo"
-)
 
 EDITABLE = {"name": "name", "isActive": "is_active", "maxConcurrentChats": "max_concurrent_chats"}
 # The agent's own choices: `presence` in the API is the availability they pick.
@@ -104,9 +101,9 @@ def create_agent(
             email=user.email or "",  # staff provisioned by an external issuer may have none
             max_concurrent_chats=max_concurrent_chats,
         )
-        uow.session.add(agent)
-        uow.session.flush()
-        uow.session.refresh(agent)
+        uow.db.add(agent)
+        uow.db.flush()
+        uow.db.refresh(agent)
         audit.record(
             uow,
             actor,
@@ -152,10 +149,9 @@ def _settle_activation(
     come back), so the user's tokens issued before are revoked and their sockets closed."""
     if was is None or becomes is None or was == becomes:
         return
-    by_admin = actor.is_admin and actor.user_id != agent.user_id
+    by_admin = access.deactivates_someone_else(actor, agent)
     if becomes:
-        if agent.deactivated_by_admin and not actor.is_admin:
-            raise Forbidden(MSG_REACTIVATION_FORBIDDEN)
+        access.ensure_may_reactivate(actor, agent)
         agent.deactivated_by_admin = False
         return
     agent.deactivated_by_admin = by_admin
@@ -176,8 +172,8 @@ def _apply(
         setattr(agent, editable[key], value)
     # The stored presence reflects the sockets; only the availability part can change here.
     set_presence(uow, agent, presence_of(agent.availability, agent.presence != Presence.OFFLINE))
-    uow.session.flush()
-    uow.session.refresh(agent)
+    uow.db.flush()
+    uow.db.refresh(agent)
     audit.record(
         uow,
         actor,

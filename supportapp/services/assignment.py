@@ -1,4 +1,6 @@
-"""Giving sessions to agents — the one place that decides capacity.
+"""Giving sessions to agents. Whether an agent may take a chat is SupportAgent's
+(`has_free_slot`, `can_take_chats`, `reachable`: models/agent.py); who may give which session to
+whom is services/access.py's.
 
 Every assignment locks the agent rows it touches (in id order, so two moves between the same
 agents cannot deadlock) and re-checks the load under that lock; the trigger on chat_sessions
@@ -17,12 +19,11 @@ from sqlalchemy import column, select, update, values
 from sqlalchemy.dialects.postgresql import UUID
 
 from supportapp.auth.actor import SYSTEM_ACTOR, Actor
-from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, Forbidden, ValidationFailed
+from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, ValidationFailed
 from supportapp.extensions import db
 from supportapp.jobs import request_auto_assignment
 from supportapp.models import (
     SUPPORT_ROLES,
-    Availability,
     ChatMessage,
     ChatSession,
     ChatTransfer,
@@ -33,19 +34,16 @@ from supportapp.models import (
 )
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
-from supportapp.services import audit
+from supportapp.services import access, audit
 from supportapp.services.presence import online_user_ids
 from supportapp.services.queue_order import QUEUE_ORDER
-from supportapp.services.sessions import ensure_open, ensure_visible, last_message_of
+from supportapp.services.sessions import ensure_open, last_message_of
 from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
 MSG_AGENT_INACTIVE = "El agente de soporte no está activo"
 MSG_ALREADY_THEIRS = "La sesión ya está asignada a ese agente"
 MSG_AGENT_NOT_STAFF = "El usuario del agente de soporte ya no pertenece al equipo de soporte"
-MSG_TAKEN_BY_OTHER = (
-    "La sesión ya está atendida por otro agente; solo un administrador puede reasignarla"
-)
 AUTO_ASSIGN_BATCH = 200
 
 
@@ -60,23 +58,22 @@ def assign_session(
     order): the target agent is read once, under its lock. The checks run in the order the
     API promises: the agent (400, 403), then the session (404, 409), then capacity (409)."""
     with unit_of_work() as uow:
-        session = db.session.scalar(
+        chat = db.session.scalar(
             select(ChatSession).where(ChatSession.id == session_id).with_for_update()
         )
         agent = ensure_assignable(
-            _lock_agents(session.support_agent_id if session else None, agent_id).get(agent_id)
+            _lock_agents(chat.support_agent_id if chat else None, agent_id).get(agent_id)
         )
-        if not actor.is_admin and agent.user_id != actor.user_id:
-            raise Forbidden()
-        ensure_visible(actor, session)
-        ensure_open(session)
-        ensure_may_take(actor, session, agent)
-        if session.support_agent_id != agent.id or session.status != SessionStatus.ACTIVE:
-            if agent.current_active_chats >= agent.max_concurrent_chats:
+        access.ensure_may_assign_to(actor, agent)
+        access.ensure_visible(actor, chat)
+        ensure_open(chat)
+        access.ensure_may_take(actor, chat, agent)
+        if chat.support_agent_id != agent.id or chat.status != SessionStatus.ACTIVE:
+            if not agent.has_free_slot:
                 raise Conflict(MSG_AGENT_AT_CAPACITY)
-            _record_assignment(uow, actor, session, agent, utcnow())
-        last = last_message_of(session.id)
-    return session, last
+            _record_assignment(uow, actor, chat, agent, utcnow())
+        last = last_message_of(chat.id)
+    return chat, last
 
 
 def give_to_agent(
@@ -84,7 +81,7 @@ def give_to_agent(
 ) -> SupportAgent:
     """Assign a locked, open session to an agent inside the caller's transaction."""
     agent = ensure_assignable(_lock_agents(session.support_agent_id, agent_id).get(agent_id))
-    if agent.current_active_chats >= agent.max_concurrent_chats:
+    if not agent.has_free_slot:
         raise Conflict(MSG_AGENT_AT_CAPACITY)
     _record_assignment(uow, actor, session, agent, utcnow())
     return agent
@@ -99,40 +96,39 @@ def transfer_session(
     Checks: the session (404), the target (400), who asks (403), open (409), then capacity
     (409)."""
     with unit_of_work() as uow:
-        session = db.session.scalar(
+        chat = db.session.scalar(
             select(ChatSession).where(ChatSession.id == session_id).with_for_update()
         )
-        ensure_visible(actor, session)
-        agents = _lock_agents(session.support_agent_id, agent_id)
+        access.ensure_visible(actor, chat)
+        agents = _lock_agents(chat.support_agent_id, agent_id)
         target = ensure_assignable(agents.get(agent_id))
-        current = agents.get(session.support_agent_id) if session.support_agent_id else None
-        if not actor.is_admin and (current is None or current.user_id != actor.user_id):
-            raise Forbidden()
-        ensure_open(session)
+        current = agents.get(chat.support_agent_id) if chat.support_agent_id else None
+        access.ensure_may_transfer(actor, current)
+        ensure_open(chat)
         if current is not None and current.id == target.id:
             raise ValidationFailed.field("supportAgentId", MSG_ALREADY_THEIRS)
-        if target.current_active_chats >= target.max_concurrent_chats:
+        if not target.has_free_slot:
             raise Conflict(MSG_AGENT_AT_CAPACITY)
-        previous_status = session.status
-        _move(uow, session, target, utcnow())
+        previous_status = chat.status
+        _move(uow, chat, target, utcnow())
         transfer = ChatTransfer(
             id=uuid.uuid4(),
-            session_id=session.id,
+            session_id=chat.id,
             from_agent_id=current.id if current else None,
             to_agent_id=target.id,
             by_user_id=actor.user_id,
             note=note or None,
             created_at=utcnow(),
         )
-        uow.session.add(transfer)
-        uow.session.flush()
+        uow.db.add(transfer)
+        uow.db.flush()
         audit.record(
             uow,
             actor,
             "session.transferred",
             target_type="chat_session",
-            target_id=session.id,
-            session_id=session.id,
+            target_id=chat.id,
+            session_id=chat.id,
             before={
                 "supportAgentId": str(current.id) if current else None,
                 "status": str(previous_status),
@@ -140,23 +136,23 @@ def transfer_session(
             after={"supportAgentId": str(target.id), "status": "active", "note": transfer.note},
         )
         # The user learns the new agent (chat_assigned); only staff get the note.
-        uow.emit(events.chat_assigned(session, target, str(current.id) if current else None))
+        uow.emit(events.chat_assigned(chat, target, str(current.id) if current else None))
         if previous_status != SessionStatus.ACTIVE:
-            uow.emit(events.chat_status_changed(session, previous_status))
-        uow.emit(events.chat_transferred(session, transfer))
+            uow.emit(events.chat_status_changed(chat, previous_status))
+        uow.emit(events.chat_transferred(chat, transfer))
         if current is not None:
             request_auto_assignment(uow)  # the old agent has a free slot
-        last = last_message_of(session.id)
-    return session, last
+        last = last_message_of(chat.id)
+    return chat, last
 
 
-def _move(uow: UnitOfWork, session: ChatSession, agent: SupportAgent, now) -> None:
+def _move(uow: UnitOfWork, chat: ChatSession, agent: SupportAgent, now) -> None:
     """Write the session's new agent (the trigger moves the counters and refuses overshoot)."""
-    session.support_agent_id = agent.id
-    session.status = SessionStatus.ACTIVE
-    session.assigned_at = now
+    chat.support_agent_id = agent.id
+    chat.status = SessionStatus.ACTIVE
+    chat.assigned_at = now
     agent.last_assigned_at = now
-    uow.session.flush()
+    uow.db.flush()
 
 
 def _record_assignment(
@@ -227,22 +223,6 @@ def ensure_assignable(agent: SupportAgent | None) -> SupportAgent:
     return agent
 
 
-def ensure_may_take(actor: Actor, session: ChatSession, agent: SupportAgent) -> None:
-    """Who may give a session to an agent: admins, anyone; `support`, only to their own
-    profile, and only a pending session or one already theirs — not another agent's chat."""
-    if actor.is_admin:
-        return
-    if agent.user_id != actor.user_id:
-        raise Forbidden()
-    taken_by_other = (
-        session.status == SessionStatus.ACTIVE
-        and session.support_agent_id is not None
-        and session.support_agent_id != agent.id
-    )
-    if taken_by_other:
-        raise Forbidden(MSG_TAKEN_BY_OTHER)
-
-
 # --- automatic assignment -----------------------------------------------------------------
 
 
@@ -269,8 +249,7 @@ def auto_assign_batch(batch_size: int = AUTO_ASSIGN_BATCH) -> int:
                 select(SupportAgent)
                 .join(User, User.id == SupportAgent.user_id)
                 .where(
-                    SupportAgent.is_active.is_(True),
-                    SupportAgent.current_active_chats < SupportAgent.max_concurrent_chats,
+                    SupportAgent.can_take_chats,
                     *_routable(),
                     User.role.in_(SUPPORT_ROLES),  # a demoted user's profile is skipped
                 )
@@ -288,10 +267,7 @@ def _routable() -> list:
     a staff socket open somewhere (the ids come from Redis, fresher than the stored presence)."""
     if not current_app.config["ASSIGN_ONLY_ONLINE"]:
         return []
-    return [
-        SupportAgent.availability == Availability.ONLINE,
-        SupportAgent.user_id.in_(sorted(online_user_ids(), key=str)),
-    ]
+    return [SupportAgent.reachable(online_user_ids())]
 
 
 @dataclass(frozen=True)
@@ -357,7 +333,7 @@ def _apply_plan(uow: UnitOfWork, plan: list[tuple[ChatSession, SupportAgent]], n
     """Write a whole batch in three statements; the counter trigger sees one statement."""
     rows = values(
         column("id", UUID(as_uuid=True)), column("agent_id", UUID(as_uuid=True)), name="plan"
-    ).data([(session.id, agent.id) for session, agent in plan])
+    ).data([(chat.id, agent.id) for chat, agent in plan])
     db.session.execute(
         update(ChatSession)
         .where(ChatSession.id == rows.c.id)
@@ -370,7 +346,7 @@ def _apply_plan(uow: UnitOfWork, plan: list[tuple[ChatSession, SupportAgent]], n
         .values(last_assigned_at=now),
         execution_options={"synchronize_session": False},
     )
-    previous = {session.id: session.status for session, _ in plan}
+    previous = {chat.id: chat.status for chat, _ in plan}
     refreshed = {
         s.id: s
         for s in db.session.scalars(
@@ -379,8 +355,8 @@ def _apply_plan(uow: UnitOfWork, plan: list[tuple[ChatSession, SupportAgent]], n
             .execution_options(populate_existing=True)
         )
     }
-    for session, agent in plan:
-        _announce(uow, SYSTEM_ACTOR, refreshed[session.id], agent, None, previous[session.id])
+    for chat, agent in plan:
+        _announce(uow, SYSTEM_ACTOR, refreshed[chat.id], agent, None, previous[chat.id])
 
 
 def auto_assign_all(batch_size: int = AUTO_ASSIGN_BATCH, max_batches: int = 50) -> int:

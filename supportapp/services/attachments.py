@@ -21,11 +21,10 @@ from supportapp.auth.actor import Actor
 from supportapp.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from supportapp.extensions import db
 from supportapp.models import ChatAttachment, ChatMessage, ChatSession
-from supportapp.representations import iso
-from supportapp.services import attachment_links, file_types
-from supportapp.services.sessions import ensure_visible
+from supportapp.services import access, attachment_links, file_types
 from supportapp.services.storage import configured_storage, storage_named
 from supportapp.services.unit_of_work import UnitOfWork
+from supportapp.timestamps import iso
 
 MSG_ATTACHMENT_NOT_FOUND = "Archivo adjunto no encontrado"
 MSG_TOO_LARGE = "El archivo supera el tamaño máximo permitido"
@@ -150,7 +149,7 @@ def open_for(actor: Actor, attachment_id: uuid.UUID) -> Download:
         .where(ChatAttachment.id == attachment_id)
     ).first()
     try:
-        ensure_visible(actor, found[1] if found else None)
+        access.ensure_visible(actor, found[1] if found else None)
     except NotFound as exc:
         raise NotFound(MSG_ATTACHMENT_NOT_FOUND) from exc
     return _download(found[0])
@@ -183,14 +182,14 @@ def delete_session_attachments(uow: UnitOfWork, session_ids: Iterable[uuid.UUID]
     ids = list(session_ids)
     if not ids:
         return 0
-    deleted = uow.session.execute(
+    deleted = uow.db.execute(
         delete(ChatAttachment)
         .where(ChatAttachment.session_id.in_(ids))
         .returning(ChatAttachment.id, ChatAttachment.storage)
     ).all()
     if not deleted:
         return 0
-    uow.session.execute(
+    uow.db.execute(
         update(ChatMessage)
         .where(ChatMessage.session_id.in_(ids), ChatMessage.attachments != [])
         .values(attachments=[])
@@ -208,7 +207,7 @@ def delete_session_attachments(uow: UnitOfWork, session_ids: Iterable[uuid.UUID]
 def delete_user_attachments(uow: UnitOfWork, user_id: uuid.UUID) -> int:
     """Delete the attachments of every session of this customer (see
     delete_session_attachments)."""
-    session_ids = uow.session.scalars(select(ChatSession.id).where(ChatSession.user_id == user_id))
+    session_ids = uow.db.scalars(select(ChatSession.id).where(ChatSession.user_id == user_id))
     return delete_session_attachments(uow, list(session_ids))
 
 

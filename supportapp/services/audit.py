@@ -37,7 +37,7 @@ def record(
         ip=actor.ip,
         request_id=actor.request_id,
     )
-    uow.session.add(entry)
+    uow.db.add(entry)
     uow.log_lines.append(
         {
             "actorId": str(actor.user_id) if actor.user_id else None,

@@ -163,8 +163,8 @@ def _erase(uow: UnitOfWork, actor: Actor, user: User, reason: str) -> None:
             .with_for_update()
         )
     )
-    for session in open_sessions:
-        close_recorded(uow, actor, session, "session.closed_by_erasure", now)
+    for chat in open_sessions:
+        close_recorded(uow, actor, chat, "session.closed_by_erasure", now)
     if any(s.support_agent_id for s in open_sessions):
         request_auto_assignment(uow)
     session_ids = list(
@@ -187,7 +187,7 @@ def _erase(uow: UnitOfWork, actor: Actor, user: User, reason: str) -> None:
     user.password_hash = None
     user.external_id = None
     user.erased_at = now
-    uow.session.flush()
+    uow.db.flush()
     uow.emit(events.user_erased(str(user.id), [str(i) for i in session_ids], reason))
     uow.after_commit(lambda: blocklist.revoke_subjects(subjects))
 

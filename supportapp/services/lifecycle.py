@@ -76,29 +76,29 @@ def requeue_offline(seconds: int, now: datetime | None = None) -> int:
 
 
 def _requeue(
-    uow: UnitOfWork, session: ChatSession, *, queued_at: datetime | None, at: datetime, reason: str
+    uow: UnitOfWork, chat: ChatSession, *, queued_at: datetime | None, at: datetime, reason: str
 ) -> None:
     """A locked active session loses its agent and waits in the queue again from `queued_at`;
     its first-response clock restarts at `at`."""
-    previous_agent = session.support_agent_id
-    session.status = SessionStatus.PENDING
-    session.support_agent_id = None
-    session.assigned_at = None
-    session.queued_at = queued_at
-    session.requeued_at = at
-    session.first_response_at = None
-    uow.session.flush()
+    previous_agent = chat.support_agent_id
+    chat.status = SessionStatus.PENDING
+    chat.support_agent_id = None
+    chat.assigned_at = None
+    chat.queued_at = queued_at
+    chat.requeued_at = at
+    chat.first_response_at = None
+    uow.db.flush()
     audit.record(
         uow,
         SYSTEM_ACTOR,
         "session.requeued",
         target_type="chat_session",
-        target_id=session.id,
-        session_id=session.id,
+        target_id=chat.id,
+        session_id=chat.id,
         before={"status": "active", "supportAgentId": str(previous_agent)},
         after={"status": "pending", "supportAgentId": None, "reason": reason},
     )
-    uow.emit(events.chat_status_changed(session, SessionStatus.ACTIVE))
+    uow.emit(events.chat_status_changed(chat, SessionStatus.ACTIVE))
 
 
 def _after_requeue(uow: UnitOfWork, sessions: list[ChatSession]) -> None:

@@ -10,12 +10,12 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from supportapp.auth.actor import Actor
-from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, NotFound
+from supportapp.errors import Conflict
 from supportapp.extensions import db
 from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
-from supportapp.services import attachments, audit, templates
+from supportapp.services import access, attachments, audit, templates
 from supportapp.services.agents import agent_of_user
 from supportapp.services.assignment import give_to_agent
 from supportapp.services.sessions import ensure_open, get_visible_session, messages_of
@@ -38,13 +38,11 @@ def send_attachment(
     """A file sent as a message (with `caption` as its text, possibly empty): by the session's
     user, or by staff who may reply to it — the sender is decided by role. Everything a text
     message does follows (budget spent by the route, waits, first response, events)."""
-    session = get_visible_session(actor, session_id)  # refuse early: before reading the file
-    if not actor.is_support and session.user_id != actor.user_id:
-        raise NotFound(MSG_SESSION_NOT_FOUND)
-    ensure_open(session)
+    chat = get_visible_session(actor, session_id)  # refuse early: before reading the file
+    ensure_open(chat)
     checked = attachments.check_upload(upload)
     try:
-        if actor.is_support:
+        if access.side_of(actor) == Sender.SUPPORT:
             return send_support_message(actor, session_id, caption, attachment=checked)
         return send_user_message(actor, session_id, caption, attachment=checked)
     except BaseException:
@@ -62,8 +60,7 @@ def send_user_message(
     """The owner writes; a user message starts a wait for a support reply unless one runs."""
     with unit_of_work() as uow:
         session = get_visible_session(actor, session_id, lock=True)
-        if session.user_id != actor.user_id:
-            raise NotFound(MSG_SESSION_NOT_FOUND)
+        access.ensure_may_write_as_customer(actor, session)
         ensure_open(session)
         now = utcnow()
         message = ChatMessage(
@@ -104,7 +101,7 @@ def send_support_message(
         agent = agent_of_user(actor.user_id)
         if template_id is not None:
             text = templates.render_for_session(actor, template_id, session, agent)
-        if session.status == SessionStatus.PENDING and _can_take(agent):
+        if session.status == SessionStatus.PENDING and agent is not None and agent.can_take_chats:
             # Under the agent lock the slot may be gone; then the reply is sent unassigned.
             with contextlib.suppress(Conflict):
                 give_to_agent(uow, actor, session, agent.id)
@@ -150,7 +147,7 @@ def send_support_message(
 
 
 def _write(
-    session: ChatSession,
+    chat: ChatSession,
     message: ChatMessage,
     changes: dict[str, Any],
     attachment: attachments.CheckedAttachment | None = None,
@@ -167,22 +164,14 @@ def _write(
     )
     db.session.execute(
         update(ChatSession.__table__)
-        .where(ChatSession.__table__.c.id == session.id)
+        .where(ChatSession.__table__.c.id == chat.id)
         .values(changes)
         .add_cte(inserted)
     )
     for name, value in changes.items():
-        set_committed_value(session, name, value)
+        set_committed_value(chat, name, value)
     if attachment is not None:
         attachments.store(message, attachment, message.sender_user_id)
-
-
-def _can_take(agent) -> bool:
-    return (
-        agent is not None
-        and agent.is_active
-        and agent.current_active_chats < agent.max_concurrent_chats
-    )
 
 
 def _first_response(session: ChatSession, now) -> float | None:

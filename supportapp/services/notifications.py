@@ -33,10 +33,11 @@ from supportapp.extensions import db
 from supportapp.jobs import DELIVER_WEBHOOK, enqueue
 from supportapp.models import SUPPORT_ROLES, ChatSession, PushSubscription, SupportAgent, User
 from supportapp.models.base import utcnow
-from supportapp.models.chat import PRIORITY_RANK, Priority
-from supportapp.representations import iso
+from supportapp.models.chat import Priority
 from supportapp.services.endpoint_guard import GuardedSession
+from supportapp.services.queue_order import queue_key
 from supportapp.services.unit_of_work import unit_of_work
+from supportapp.timestamps import iso
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,7 @@ def notify_sessions_queued(session_ids: Iterable[str | uuid.UUID], reason: str) 
     while push services are called."""
     ids = [uuid.UUID(str(i)) for i in session_ids]
     sessions = sorted(
-        db.session.scalars(select(ChatSession).where(ChatSession.id.in_(ids))),
-        key=lambda s: (-PRIORITY_RANK[s.priority], s.queued_at or s.created_at),
+        db.session.scalars(select(ChatSession).where(ChatSession.id.in_(ids))), key=queue_key
     )
     report = PushReport(sessions=len(sessions))
     webhooks: list[str] = []
@@ -131,8 +131,7 @@ def available_subscriptions() -> list[PushSubscription]:
             .join(SupportAgent, SupportAgent.user_id == User.id)
             .where(
                 User.role.in_(SUPPORT_ROLES),
-                SupportAgent.is_active.is_(True),
-                SupportAgent.current_active_chats < SupportAgent.max_concurrent_chats,
+                SupportAgent.can_take_chats,
             )
             .order_by(PushSubscription.created_at)
         )
@@ -163,7 +162,7 @@ def _push(targets: list[tuple[uuid.UUID, dict]], payloads: list[dict], report: P
                     report.failed += 1
     if gone:
         with unit_of_work() as uow:
-            uow.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+            uow.db.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
         report.removed = len(gone)
         log.info("removed %d expired push subscriptions", len(gone))
 
@@ -275,23 +274,23 @@ def notify_sla(notices: list[tuple[str, str, str]]) -> PushReport:
     available: list[tuple[uuid.UUID, dict]] | None = None
     deliveries: list[tuple[list[tuple[uuid.UUID, dict]], dict]] = []
     for session_id, kind, target in notices:
-        session = sessions.get(uuid.UUID(session_id))
-        if session is None:
+        chat = sessions.get(uuid.UUID(session_id))
+        if chat is None:
             continue
-        if session.support_agent_id is not None:
+        if chat.support_agent_id is not None:
             targets = [
                 (s.id, _subscription_info(s))
                 for s in db.session.scalars(
                     select(PushSubscription)
                     .join(SupportAgent, SupportAgent.user_id == PushSubscription.user_id)
-                    .where(SupportAgent.id == session.support_agent_id)
+                    .where(SupportAgent.id == chat.support_agent_id)
                 )
             ]
         else:
             if available is None:
                 available = [(s.id, _subscription_info(s)) for s in available_subscriptions()]
             targets = available
-        deliveries.append((targets, sla_payload(session, kind, target)))
+        deliveries.append((targets, sla_payload(chat, kind, target)))
     db.session.commit()  # end the read transaction before any network call
     for targets, payload in deliveries:
         _push(targets, [payload], report)

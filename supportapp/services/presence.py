@@ -75,7 +75,7 @@ def reconcile(user_ids: Iterable[uuid.UUID] | None = None) -> int:
             set_presence(
                 uow, agent, presence_of(agent.availability, agent.user_id in connected_set)
             )
-        uow.session.flush()
+        uow.db.flush()
         for agent in changed:
             uow.emit(events.agent_status_changed(agent))
     return len(changed)

@@ -23,7 +23,7 @@ def subscribe(actor: Actor, *, endpoint: str, p256dh: str, auth: str) -> PushSub
     updates its keys, and a browser where another agent now signs in becomes theirs. A user
     holds at most PUSH_MAX_SUBSCRIPTIONS_PER_USER endpoints (409 for one more)."""
     with unit_of_work() as uow:
-        _check_room(uow.session, actor.user_id, endpoint)
+        _check_room(uow.db, actor.user_id, endpoint)
         statement = (
             insert(PushSubscription)
             .values(
@@ -36,15 +36,15 @@ def subscribe(actor: Actor, *, endpoint: str, p256dh: str, auth: str) -> PushSub
             .returning(PushSubscription)
             .execution_options(populate_existing=True)
         )
-        subscription = uow.session.scalars(statement).one()
+        subscription = uow.db.scalars(statement).one()
     return subscription
 
 
-def _check_room(session, user_id: uuid.UUID, endpoint: str) -> None:
+def _check_room(db_session, user_id: uuid.UUID, endpoint: str) -> None:
     """409 when registering `endpoint` would give the user one subscription too many. The
     user's row lock makes concurrent registrations of one user count one after the other."""
-    session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    held = session.scalar(
+    db_session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    held = db_session.scalar(
         select(func.count())
         .select_from(PushSubscription)
         .where(PushSubscription.user_id == user_id, PushSubscription.endpoint != endpoint)
@@ -56,7 +56,7 @@ def _check_room(session, user_id: uuid.UUID, endpoint: str) -> None:
 def unsubscribe(actor: Actor, endpoint: str) -> None:
     """Remove one of the caller's subscriptions; 404 when the caller has none at `endpoint`."""
     with unit_of_work() as uow:
-        result = uow.session.execute(
+        result = uow.db.execute(
             delete(PushSubscription).where(
                 PushSubscription.endpoint == endpoint, PushSubscription.user_id == actor.user_id
             )

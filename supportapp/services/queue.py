@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import func, select, update
 
 from supportapp.auth.actor import Actor
 from supportapp.extensions import db
 from supportapp.jobs import notify_queued
 from supportapp.models import ChatMessage, ChatSession, SessionStatus
 from supportapp.models.base import utcnow
-from supportapp.services.queue_order import QUEUE_ORDER
+from supportapp.services.queue_order import QUEUE_ORDER, ahead_of
 from supportapp.services.sessions import (
     SessionFilters,
     count_sessions,
@@ -59,38 +59,31 @@ class QueuePosition:
 def position_of(actor: Actor, session_id: uuid.UUID) -> QueuePosition:
     """Where a session stands in its queue (its team's, for a team's session); `position` is
     null once it has left the queue."""
-    session = get_visible_session(actor, session_id)
+    chat = get_visible_session(actor, session_id)
     same_queue = (
         ChatSession.team_id.is_(None)
-        if session.team_id is None
-        else ChatSession.team_id == session.team_id
+        if chat.team_id is None
+        else ChatSession.team_id == chat.team_id
     )
     total = db.session.scalar(
         select(func.count(ChatSession.id)).where(
             ChatSession.status == SessionStatus.PENDING, same_queue
         )
     )
-    if session.status != SessionStatus.PENDING:
+    if chat.status != SessionStatus.PENDING:
         return QueuePosition(position=None, total=total, estimated_wait_minutes=None)
     ahead = db.session.scalar(
         select(func.count(ChatSession.id)).where(
             ChatSession.status == SessionStatus.PENDING,
             same_queue,
-            or_(
-                ChatSession.priority_rank > session.priority_rank,
-                and_(
-                    ChatSession.priority_rank == session.priority_rank,
-                    tuple_(ChatSession.queued_at, ChatSession.id)
-                    < tuple_(session.queued_at, session.id),
-                ),
-            ),
+            ahead_of(chat),
         )
     )
     position = int(ahead or 0) + 1
     return QueuePosition(
         position=position,
         total=total,
-        estimated_wait_minutes=estimate_wait(position, session.team_id),
+        estimated_wait_minutes=estimate_wait(position, chat.team_id),
     )
 
 
@@ -134,7 +127,7 @@ def release_deferred_notices(now: datetime | None = None) -> int:
     (services/notifications.py) goes out now, once."""
     now = now or utcnow()
     with unit_of_work() as uow:
-        released = uow.session.execute(
+        released = uow.db.execute(
             update(ChatSession)
             .where(ChatSession.deferred_notice_at <= now)
             .values(deferred_notice_at=None)

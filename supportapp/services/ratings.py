@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from supportapp.auth.actor import Actor
-from supportapp.errors import Conflict, Forbidden
+from supportapp.errors import Conflict
 from supportapp.extensions import db
-from supportapp.models import SessionRating, SessionStatus, SupportAgent
+from supportapp.models import SessionRating, SessionStatus
 from supportapp.realtime import events
+from supportapp.services import access
 from supportapp.services.sessions import get_visible_session
 from supportapp.services.unit_of_work import unit_of_work
 
@@ -23,17 +24,6 @@ def rating_of(session_id: uuid.UUID) -> SessionRating | None:
     return db.session.scalar(select(SessionRating).where(SessionRating.session_id == session_id))
 
 
-def _handled_by(actor: Actor, session) -> bool:
-    """Whether the actor is the agent the session was assigned to (a staff member who opened
-    a session as a user and took it themselves cannot rate their own work)."""
-    if not actor.is_support or session.support_agent_id is None:
-        return False
-    agent_user = db.session.scalar(
-        select(SupportAgent.user_id).where(SupportAgent.id == session.support_agent_id)
-    )
-    return agent_user == actor.user_id
-
-
 def rate_session(
     actor: Actor, session_id: uuid.UUID, score: int, comment: str | None
 ) -> SessionRating:
@@ -42,26 +32,25 @@ def rate_session(
     closed and only once (409). The rating is credited to
     the agent who had the session when it was closed."""
     with unit_of_work() as uow:
-        session = get_visible_session(actor, session_id, lock=True)
-        if session.user_id != actor.user_id or _handled_by(actor, session):
-            raise Forbidden()
-        if session.status != SessionStatus.CLOSED:
+        chat = get_visible_session(actor, session_id, lock=True)
+        access.ensure_may_rate(actor, chat)
+        if chat.status != SessionStatus.CLOSED:
             raise Conflict(MSG_NOT_CLOSED)
-        if rating_of(session.id) is not None:
+        if rating_of(chat.id) is not None:
             raise Conflict(MSG_ALREADY_RATED)
         rating = SessionRating(
             id=uuid.uuid4(),
-            session_id=session.id,
+            session_id=chat.id,
             user_id=actor.user_id,
-            agent_id=session.support_agent_id,
+            agent_id=chat.support_agent_id,
             score=score,
             comment=comment or None,
         )
-        uow.session.add(rating)
+        uow.db.add(rating)
         try:
-            uow.session.flush()
+            uow.db.flush()
         except IntegrityError as exc:  # a concurrent rating of the same session won the race
             raise Conflict(MSG_ALREADY_RATED) from exc
-        uow.session.refresh(rating)
-        uow.emit(events.chat_rated(session, rating))
+        uow.db.refresh(rating)
+        uow.emit(events.chat_rated(chat, rating))
     return rating

@@ -1,4 +1,5 @@
-"""Chat sessions: who may see them, opening, listing, details, priority and closing."""
+"""Chat sessions: opening, listing, details, priority and closing (who may do which:
+services/access.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from supportapp.auth.actor import Actor
-from supportapp.errors import MSG_SESSION_NOT_FOUND, Conflict, Forbidden, NotFound
+from supportapp.errors import Conflict
 from supportapp.extensions import db
 from supportapp.jobs import notify_queued, request_auto_assignment
 from supportapp.models import (
@@ -32,7 +33,7 @@ from supportapp.models import (
 )
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
-from supportapp.services import audit, sla, teams
+from supportapp.services import access, audit, sla, teams
 from supportapp.services.business_hours import is_open, next_open_at, schedule_of
 from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
@@ -76,14 +77,9 @@ def get_visible_session(actor: Actor, session_id: uuid.UUID, *, lock: bool = Fal
     query = select(ChatSession).where(ChatSession.id == session_id)
     if lock:
         query = query.with_for_update()
-    session = db.session.scalar(query)
-    ensure_visible(actor, session)
-    return session
-
-
-def ensure_visible(actor: Actor, session: ChatSession | None) -> None:
-    if session is None or not (actor.is_support or session.user_id == actor.user_id):
-        raise NotFound(MSG_SESSION_NOT_FOUND)
+    chat = db.session.scalar(query)
+    access.ensure_visible(actor, chat)
+    return chat
 
 
 def ensure_open(session: ChatSession) -> None:
@@ -301,16 +297,15 @@ def session_details(actor: Actor, session_id: uuid.UUID) -> SessionDetails:
     """The session with its user, agent and rating (one statement), its messages and, for
     staff, its transfers."""
     found = db.session.execute(_details_statement(), {"session_id": session_id}).first()
-    if found is None or not (actor.is_support or found[0].user_id == actor.user_id):
-        raise NotFound(MSG_SESSION_NOT_FOUND)
-    session, user, agent, rating, sessions_count, last_session_at = found
+    access.ensure_visible(actor, found[0] if found else None)
+    chat, user, agent, rating, sessions_count, last_session_at = found
     return SessionDetails(
-        session=session,
-        messages=messages_of(session.id),
+        session=chat,
+        messages=messages_of(chat.id),
         user=user,
         agent=agent,
         rating=rating,
-        transfers=transfers_of(session.id) if actor.is_support else [],
+        transfers=transfers_of(chat.id) if actor.is_support else [],
         user_sessions_count=sessions_count,
         user_last_session_at=last_session_at,
     )
@@ -346,7 +341,7 @@ def open_session(
     open_now = is_open(schedule, now)
     with unit_of_work() as uow:
         ensure_may_open(actor.user_id, max_open)
-        session = ChatSession(
+        chat = ChatSession(
             id=uuid.uuid4(),
             user_id=actor.user_id,
             status=SessionStatus.PENDING,
@@ -359,32 +354,32 @@ def open_session(
             deferred_notice_at=None if open_now else next_open_at(schedule, now),
             sla_notices=0,
         )
-        sla.apply_due_times(session, team, now=now)
+        sla.apply_due_times(chat, team, now=now)
         messages: list[ChatMessage] = []
         if first_message:
-            session.waiting_since = now
-            session.unread_user_count = 1
+            chat.waiting_since = now
+            chat.unread_user_count = 1
             messages.append(
                 ChatMessage(
                     id=uuid.uuid4(),
-                    session_id=session.id,
+                    session_id=chat.id,
                     message=first_message,
                     sender="user",
                     sender_user_id=actor.user_id,
                     timestamp=now,
                 )
             )
-        uow.session.add(session)
-        uow.session.flush()
-        uow.session.add_all(messages)
-        uow.session.flush()
-        uow.emit(events.chat_created(session, messages))
+        uow.db.add(chat)
+        uow.db.flush()
+        uow.db.add_all(messages)
+        uow.db.flush()
+        uow.emit(events.chat_created(chat, messages))
         for message in messages:
-            uow.emit(events.chat_message_received(session, message))
+            uow.emit(events.chat_message_received(chat, message))
         request_auto_assignment(uow)
         if open_now:
-            notify_queued(uow, [session.id], "created")
-    return session, messages
+            notify_queued(uow, [chat.id], "created")
+    return chat, messages
 
 
 def ensure_may_open(user_id: uuid.UUID, max_open: int) -> None:
@@ -408,36 +403,36 @@ def change_priority(
 ) -> tuple[ChatSession, ChatMessage | None]:
     """The session and its most recent message (read under the lock, before COMMIT)."""
     with unit_of_work() as uow:
-        session = get_visible_session(actor, session_id, lock=True)
-        ensure_open(session)
-        previous = session.priority
+        chat = get_visible_session(actor, session_id, lock=True)
+        ensure_open(chat)
+        previous = chat.priority
         if previous != priority:
             # One statement that also brings back the database-computed rank; the loaded
             # object takes both as committed values (nothing left for the ORM to flush).
             table = ChatSession.__table__
-            rank = uow.session.scalar(
+            rank = uow.db.scalar(
                 update(table)
-                .where(table.c.id == session.id)
+                .where(table.c.id == chat.id)
                 .values(priority=priority)
                 .returning(table.c.priority_rank)
             )
-            set_committed_value(session, "priority", priority)
-            set_committed_value(session, "priority_rank", rank)
-            team = uow.session.get(Team, session.team_id) if session.team_id else None
-            sla.apply_due_times(session, team)
+            set_committed_value(chat, "priority", priority)
+            set_committed_value(chat, "priority_rank", rank)
+            team = uow.db.get(Team, chat.team_id) if chat.team_id else None
+            sla.apply_due_times(chat, team)
             audit.record(
                 uow,
                 actor,
                 "session.priority_changed",
                 target_type="chat_session",
-                target_id=session.id,
-                session_id=session.id,
+                target_id=chat.id,
+                session_id=chat.id,
                 before={"priority": str(previous)},
                 after={"priority": str(priority)},
             )
-            uow.emit(events.chat_priority_changed(session, previous))
-        last = last_message_of(session.id)
-    return session, last
+            uow.emit(events.chat_priority_changed(chat, previous))
+        last = last_message_of(chat.id)
+    return chat, last
 
 
 def close_session(actor: Actor, session_id: uuid.UUID) -> tuple[ChatSession, ChatMessage | None]:
@@ -446,7 +441,7 @@ def close_session(actor: Actor, session_id: uuid.UUID) -> tuple[ChatSession, Cha
     session and its most recent message (read under the lock, before COMMIT)."""
     with unit_of_work() as uow:
         session = get_visible_session(actor, session_id, lock=True)
-        _ensure_may_close(actor, session)
+        access.ensure_may_close(actor, session)
         if session.status == SessionStatus.CLOSED:
             raise Conflict(MSG_ALREADY_CLOSED)
         previous = close_recorded(uow, actor, session, "session.closed", audited=actor.is_support)
@@ -484,37 +479,25 @@ def close_recorded(
     return previous
 
 
-def mark_closed(uow: UnitOfWork, session: ChatSession, at: datetime | None = None) -> None:
+def mark_closed(uow: UnitOfWork, chat: ChatSession, at: datetime | None = None) -> None:
     """Close a locked session inside the caller's transaction (the trigger frees the slot)."""
-    session.status = SessionStatus.CLOSED
-    session.closed_at = at or utcnow()
-    session.waiting_since = None
-    uow.session.flush()
-
-
-def _ensure_may_close(actor: Actor, session: ChatSession) -> None:
-    if actor.is_admin or session.user_id == actor.user_id:
-        return
-    if actor.is_support and session.support_agent_id is not None:
-        agent_user = db.session.scalar(
-            select(SupportAgent.user_id).where(SupportAgent.id == session.support_agent_id)
-        )
-        if agent_user == actor.user_id:
-            return
-    raise Forbidden()
+    chat.status = SessionStatus.CLOSED
+    chat.closed_at = at or utcnow()
+    chat.waiting_since = None
+    uow.db.flush()
 
 
 def mark_read(actor: Actor, session_id: uuid.UUID) -> int:
     """Mark the other side's messages read: support marks the user's, the owner the agents'."""
     with unit_of_work() as uow:
-        session = get_visible_session(actor, session_id, lock=True)
-        reading_as_owner = session.user_id == actor.user_id and not actor.is_support
+        chat = get_visible_session(actor, session_id, lock=True)
+        reading_as_owner = access.side_of(actor) == Sender.USER
         other_side = "support" if reading_as_owner else "user"
-        result = uow.session.execute(
+        result = uow.db.execute(
             ChatMessage.__table__.update()
             .where(
                 and_(
-                    ChatMessage.session_id == session.id,
+                    ChatMessage.session_id == chat.id,
                     ChatMessage.sender == other_side,
                     ChatMessage.is_read.is_(False),
                 )
@@ -522,9 +505,9 @@ def mark_read(actor: Actor, session_id: uuid.UUID) -> int:
             .values(is_read=True)
         )
         if reading_as_owner:
-            session.unread_support_count = 0
+            chat.unread_support_count = 0
         else:
-            session.unread_user_count = 0
+            chat.unread_user_count = 0
         if result.rowcount:
-            uow.emit(events.messages_read(session, other_side, result.rowcount))
+            uow.emit(events.messages_read(chat, other_side, result.rowcount))
     return result.rowcount

@@ -84,9 +84,9 @@ def set_targets(actor: Actor, targets: dict[Priority, Target]) -> dict[Priority,
     open session."""
     with unit_of_work() as uow:
         # One writer at a time: the sweep and other PUTs see either the old or the new set.
-        uow.session.execute(select(SlaTarget).with_for_update())
+        uow.db.execute(select(SlaTarget).with_for_update())
         before = current_targets()
-        uow.session.execute(delete(SlaTarget))
+        uow.db.execute(delete(SlaTarget))
         rows = [
             {
                 "priority": priority,
@@ -97,7 +97,7 @@ def set_targets(actor: Actor, targets: dict[Priority, Target]) -> dict[Priority,
             if target.first_response_minutes or target.resolution_minutes
         ]
         if rows:
-            uow.session.execute(insert(SlaTarget), rows)
+            uow.db.execute(insert(SlaTarget), rows)
         after = {priority: targets.get(priority, Target()) for priority in Priority}
         if after != before:
             audit.record(
@@ -182,12 +182,10 @@ def recompute_open_sessions(
     teams: dict[uuid.UUID, Team | None] = {}
     changed = 0
     now = utcnow()
-    for session in uow.session.scalars(query.order_by(ChatSession.id).with_for_update()):
-        if session.team_id not in teams:
-            teams[session.team_id] = (
-                uow.session.get(Team, session.team_id) if session.team_id else None
-            )
-        if apply_due_times(session, teams[session.team_id], targets, now=now):
+    for chat in uow.db.scalars(query.order_by(ChatSession.id).with_for_update()):
+        if chat.team_id not in teams:
+            teams[chat.team_id] = uow.db.get(Team, chat.team_id) if chat.team_id else None
+        if apply_due_times(chat, teams[chat.team_id], targets, now=now):
             changed += 1
     return changed
 
@@ -274,19 +272,19 @@ def sweep(now: datetime | None = None) -> list[Notice]:
     sent: list[Notice] = []
     while True:
         with unit_of_work() as uow:
-            batch = list(uow.session.scalars(_pending_notices(now)))
+            batch = list(uow.db.scalars(_pending_notices(now)))
             found: list[Notice] = []
-            for session in batch:
-                notices, flags = notices_due(session, now)
-                if flags != session.sla_notices:
-                    uow.session.execute(
+            for chat in batch:
+                notices, flags = notices_due(chat, now)
+                if flags != chat.sla_notices:
+                    uow.db.execute(
                         update(ChatSession)
-                        .where(ChatSession.id == session.id)
+                        .where(ChatSession.id == chat.id)
                         .values(sla_notices=flags)
                     )
-                    session.sla_notices = flags
+                    chat.sla_notices = flags
                 for notice in notices:
-                    uow.emit(events.sla_notice(session, notice.kind, notice.target))
+                    uow.emit(events.sla_notice(chat, notice.kind, notice.target))
                 found.extend(notices)
             if found:
                 notify_sla(uow, [(str(n.session_id), n.kind, n.target) for n in found])

@@ -124,7 +124,7 @@ def create_team(actor: Actor, fields: dict[str, Any]) -> TeamView:
             is_public=fields.get("isPublic", True),
             business_hours=business_hours,
         )
-        uow.session.add(team)
+        uow.db.add(team)
         _flush_or_conflict()
         view = TeamView(team, [])
         audit.record(
@@ -139,7 +139,7 @@ def update_team(actor: Actor, team_id: uuid.UUID, changes: dict[str, Any]) -> Te
     hours_changed = "businessHours" in changes
     business_hours = parse_schedule(changes["businessHours"]) if hours_changed else None
     with unit_of_work() as uow:
-        team = uow.session.scalar(select(Team).where(Team.id == team_id).with_for_update())
+        team = uow.db.scalar(select(Team).where(Team.id == team_id).with_for_update())
         if team is None:
             raise NotFound(MSG_TEAM_NOT_FOUND)
         view = TeamView(team, _members_of([team.id])[team.id])
@@ -173,7 +173,7 @@ def _reschedule_deferred_notices(uow, team: Team) -> None:
     schedule = schedule_of(team)
     now = utcnow()
     at = now if is_open(schedule, now) else next_open_at(schedule, now)
-    uow.session.execute(
+    uow.db.execute(
         update(ChatSession)
         .where(
             ChatSession.team_id == team.id,
@@ -189,19 +189,19 @@ def set_members(actor: Actor, team_id: uuid.UUID, agent_ids: list[uuid.UUID]) ->
     """Replace the team's members; every id must be an agent profile (400 on `agentIds`)."""
     wanted = sorted(set(agent_ids))
     with unit_of_work() as uow:
-        team = uow.session.scalar(select(Team).where(Team.id == team_id).with_for_update())
+        team = uow.db.scalar(select(Team).where(Team.id == team_id).with_for_update())
         if team is None:
             raise NotFound(MSG_TEAM_NOT_FOUND)
-        known = set(uow.session.scalars(select(SupportAgent.id).where(SupportAgent.id.in_(wanted))))
+        known = set(uow.db.scalars(select(SupportAgent.id).where(SupportAgent.id.in_(wanted))))
         missing = [str(a) for a in wanted if a not in known]
         if missing:
             raise ValidationFailed.field(
                 "agentIds", MSG_AGENTS_UNKNOWN.format(ids=", ".join(missing))
             )
         before = [str(a) for a in _members_of([team.id])[team.id]]
-        uow.session.execute(delete(team_members).where(team_members.c.team_id == team.id))
+        uow.db.execute(delete(team_members).where(team_members.c.team_id == team.id))
         if wanted:
-            uow.session.execute(
+            uow.db.execute(
                 insert(team_members), [{"team_id": team.id, "agent_id": a} for a in wanted]
             )
         after = [str(a) for a in wanted]

@@ -12,23 +12,21 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from supportapp import texts
 from supportapp.auth.actor import Actor
-from supportapp.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from supportapp.errors import Conflict, NotFound, ValidationFailed
 from supportapp.extensions import db
 from supportapp.models import ChatSession, ResponseTemplate, SupportAgent, User
 from supportapp.representations import template_dict
-from supportapp.services import audit
+from supportapp.services import access, audit
 from supportapp.services.unit_of_work import unit_of_work
 
 MSG_TEMPLATE_NOT_FOUND = "Plantilla no encontrada"
 MSG_TEMPLATE_UNKNOWN = "La plantilla no existe"
 MSG_SHORTCUT_TAKEN = "Ya existe una plantilla con ese atajo"
-MSG_MESSAGE_EMPTY = "El mensaje no puede estar vacío"
-MSG_MESSAGE_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
-MESSAGE_MAX_LENGTH = 1000
 
 VARIABLES = ("user.name", "user.email", "agent.name", "session.id")
 # `{{ name }}`: spaces inside the braces are allowed; anything between the braces is a name.
@@ -71,17 +69,19 @@ def render(content: str, values: dict[str, str]) -> str:
 
 
 def render_for_session(
-    actor: Actor, template_id: uuid.UUID, session: ChatSession, agent: SupportAgent | None
+    actor: Actor, template_id: uuid.UUID, chat: ChatSession, agent: SupportAgent | None
 ) -> str:
     """The text a support reply sends for `template_id` in `session`, trimmed and checked like a
     typed message. `{{agent.name}}` is the sender's agent name (their user name when the sender
     has no agent profile)."""
     template = db.session.scalar(
-        select(ResponseTemplate).where(ResponseTemplate.id == template_id, _visible_to(actor))
+        select(ResponseTemplate).where(
+            ResponseTemplate.id == template_id, access.visible_templates(actor)
+        )
     )
     if template is None:
         raise ValidationFailed.field("templateId", MSG_TEMPLATE_UNKNOWN)
-    owner = db.session.get(User, session.user_id)
+    owner = db.session.get(User, chat.user_id)
     sender_name = agent.name if agent else db.session.get(User, actor.user_id).name
     text = render(
         template.content,
@@ -89,23 +89,18 @@ def render_for_session(
             "user.name": owner.name if owner else "",
             "user.email": (owner.email or "") if owner else "",
             "agent.name": sender_name,
-            "session.id": str(session.id),
+            "session.id": str(chat.id),
         },
-    ).strip()
+    )
+    text = texts.visible(text)
     if not text:
-        raise ValidationFailed.field("message", MSG_MESSAGE_EMPTY)
-    if len(text) > MESSAGE_MAX_LENGTH:
-        raise ValidationFailed.field("message", MSG_MESSAGE_TOO_LONG)
+        raise ValidationFailed.field("message", texts.MSG_MESSAGE_EMPTY)
+    if len(text) > texts.MESSAGE_MAX_LENGTH:
+        raise ValidationFailed.field("message", texts.MSG_MESSAGE_TOO_LONG)
     return text
 
 
 # --- reading -----------------------------------------------------------------------------------
-
-
-def _visible_to(actor: Actor) -> ColumnElement[bool]:
-    if actor.is_admin:
-        return true()
-    return or_(ResponseTemplate.is_shared.is_(True), ResponseTemplate.created_by == actor.user_id)
 
 
 def _like_pattern(text: str) -> str:
@@ -123,7 +118,7 @@ def list_templates(
 ) -> tuple[list[ResponseTemplate], int]:
     """Templates the actor may see, by title. `q` matches title, shortcut or content (any case);
     `category` matches the category exactly, ignoring case."""
-    query = select(ResponseTemplate).where(_visible_to(actor))
+    query = select(ResponseTemplate).where(access.visible_templates(actor))
     if q:
         pattern = _like_pattern(q)
         query = query.where(
@@ -146,19 +141,15 @@ def list_templates(
 
 def get_template(actor: Actor, template_id: uuid.UUID, *, lock: bool = False) -> ResponseTemplate:
     """The template, when the actor may see it; otherwise 404 as if it did not exist."""
-    query = select(ResponseTemplate).where(ResponseTemplate.id == template_id, _visible_to(actor))
+    query = select(ResponseTemplate).where(
+        ResponseTemplate.id == template_id, access.visible_templates(actor)
+    )
     if lock:
         query = query.with_for_update()
     template = db.session.scalar(query)
     if template is None:
         raise NotFound(MSG_TEMPLATE_NOT_FOUND)
     return template
-
-
-def _ensure_may_manage(actor: Actor, template: ResponseTemplate) -> None:
-    """A visible template someone else owns (a shared one) can be read but not changed."""
-    if not actor.is_admin and template.created_by != actor.user_id:
-        raise Forbidden()
 
 
 def _ensure_shortcut_free(shortcut: str, except_id: uuid.UUID | None = None) -> None:
@@ -172,7 +163,7 @@ def _ensure_shortcut_free(shortcut: str, except_id: uuid.UUID | None = None) -> 
 def _flush(uow) -> None:
     """Flush, turning a shortcut taken by a concurrent request into the same 409."""
     try:
-        uow.session.flush()
+        uow.db.flush()
     except IntegrityError as exc:
         raise Conflict(MSG_SHORTCUT_TAKEN) from exc
 
@@ -206,9 +197,9 @@ def create_template(
             is_shared=is_shared,
             created_by=actor.user_id,
         )
-        uow.session.add(template)
+        uow.db.add(template)
         _flush(uow)
-        uow.session.refresh(template)
+        uow.db.refresh(template)
         audit.record(
             uow,
             actor,
@@ -228,7 +219,7 @@ def update_template(
         validate_content(changes["content"])
     with unit_of_work() as uow:
         template = get_template(actor, template_id, lock=True)
-        _ensure_may_manage(actor, template)
+        access.ensure_may_manage_template(actor, template)
         before = {key: getattr(template, EDITABLE[key]) for key in EDITABLE if key in changes}
         after = {key: changes[key] for key in before}
         if before == after:
@@ -238,7 +229,7 @@ def update_template(
         for key, value in after.items():
             setattr(template, EDITABLE[key], value)
         _flush(uow)
-        uow.session.refresh(template)
+        uow.db.refresh(template)
         audit.record(
             uow,
             actor,
@@ -254,10 +245,10 @@ def update_template(
 def delete_template(actor: Actor, template_id: uuid.UUID) -> None:
     with unit_of_work() as uow:
         template = get_template(actor, template_id, lock=True)
-        _ensure_may_manage(actor, template)
+        access.ensure_may_manage_template(actor, template)
         snapshot = _snapshot(template)
-        uow.session.delete(template)
-        uow.session.flush()
+        uow.db.delete(template)
+        uow.db.flush()
         audit.record(
             uow,
             actor,

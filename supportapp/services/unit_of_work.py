@@ -35,8 +35,12 @@ class UnitOfWork:
     callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     @property
-    def session(self):
+    def db(self):
+        """The SQLAlchemy session the transaction runs in (a chat session is a `chat`)."""
         return db.session
+
+    # The old name, still read by analytics/ (rollups, histogram_blocks).
+    session = db
 
     def emit(self, event: bus.Event) -> None:
         """Publish `event` to clients once the transaction has committed (durably)."""

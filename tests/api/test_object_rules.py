@@ -5,7 +5,8 @@ one's own work."""
 from __future__ import annotations
 
 from supportapp.models import Role
-from supportapp.services.assignment import MSG_AGENT_NOT_STAFF, MSG_TAKEN_BY_OTHER
+from supportapp.services.access import MSG_TAKEN_BY_OTHER
+from supportapp.services.assignment import MSG_AGENT_NOT_STAFF
 from tests.conftest import assert_error
 from tests.helpers import assign, close
 

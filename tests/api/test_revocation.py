@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from supportapp.services.agents import MSG_REACTIVATION_FORBIDDEN
+from supportapp.services.access import MSG_REACTIVATION_FORBIDDEN
 from tests.conftest import assert_error
 from tests.helpers import send
 

@@ -195,7 +195,8 @@ def test_resumes_are_throttled_per_socket(app, web, make_account, sockets):
 def test_a_replay_is_read_in_bounded_steps(app, monkeypatch):
     from supportapp.models import Role
     from supportapp.realtime import ws as ws_module
-    from supportapp.realtime.ws import REPLAY_STEP, Connection, Identity
+    from supportapp.auth.actor import Actor
+    from supportapp.realtime.ws import REPLAY_STEP, Connection
 
     with app.app_context():
         ids = bus.publish(
@@ -212,9 +213,7 @@ def test_a_replay_is_read_in_bounded_steps(app, monkeypatch):
         fake = _FakeSocket()
         connection = Connection(
             fake,
-            Identity(
-                user_id=str(uuid.uuid4()), role=Role.SUPPORT, expires_at=time.time() + 60, claims={}
-            ),
+            Actor(user_id=uuid.uuid4(), role=Role.SUPPORT, claims={"exp": time.time() + 60}),
             send_timeout=5,
         )
         connection.replay(ids[0])

@@ -5,15 +5,15 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
-from supportapp.api.chat.schemas import MSG_MESSAGE_TOO_LONG
 from supportapp.api.common import TrimmedString
 from supportapp.services.attachments import MSG_FILE_REQUIRED
+from supportapp.texts import MESSAGE_MAX_LENGTH, MSG_MESSAGE_TOO_LONG
 
 
 class AttachmentFormSchema(ma.Schema):
     message = TrimmedString(
         load_default="",
-        validate=ma.validate.Length(max=1000, error=MSG_MESSAGE_TOO_LONG),
+        validate=ma.validate.Length(max=MESSAGE_MAX_LENGTH, error=MSG_MESSAGE_TOO_LONG),
         metadata={"description": "Caption, 0–1000 characters (trimmed)"},
     )
 

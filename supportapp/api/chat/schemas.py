@@ -20,11 +20,17 @@ from supportapp.api.common import (
 )
 from supportapp.api.metrics.schemas import AdvancedStatsSchema
 from supportapp.models import Priority, SessionStatus
+from supportapp.texts import (
+    MESSAGE_MAX_LENGTH,
+    MSG_MESSAGE_EMPTY,
+    MSG_MESSAGE_TOO_LONG,
+    NOTE_MAX_LENGTH,
+    RATING_COMMENT_MAX_LENGTH,
+    TRANSFER_NOTE_MAX_LENGTH,
+)
 
 MSG_PRIORITY = "La prioridad debe ser low, medium o high"
 MSG_STATUS = "El estado debe ser active, closed o pending"
-MSG_MESSAGE_EMPTY = "El mensaje no puede estar vacío"
-MSG_MESSAGE_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"
 MSG_SCORE = "La calificación debe ser un número entero entre 1 y 5"
 
 
@@ -33,13 +39,14 @@ def _choice(values, message: str) -> ma.validate.OneOf:
 
 
 class MessageText(VisibleText):
-    """1–1000 characters once trimmed; only invisible characters count as empty."""
+    """1–MESSAGE_MAX_LENGTH characters once trimmed; only invisible characters count as
+    empty (texts.py)."""
 
     def __init__(self, **kwargs):
         super().__init__(
             validate=[
                 ma.validate.Length(min=1, error=MSG_MESSAGE_EMPTY),
-                ma.validate.Length(max=1000, error=MSG_MESSAGE_TOO_LONG),
+                ma.validate.Length(max=MESSAGE_MAX_LENGTH, error=MSG_MESSAGE_TOO_LONG),
             ],
             error_messages={
                 "required": MSG_MESSAGE_EMPTY,
@@ -290,7 +297,8 @@ class RatingCreateSchema(ma.Schema):
         load_default=None,
         allow_none=True,
         validate=ma.validate.Length(
-            max=1000, error="El comentario no puede superar los 1000 caracteres"
+            max=RATING_COMMENT_MAX_LENGTH,
+            error=f"El comentario no puede superar los {RATING_COMMENT_MAX_LENGTH} caracteres",
         ),
     )
 
@@ -313,7 +321,10 @@ class TransferRequestSchema(AssignSchema):
     note = TrimmedString(
         load_default=None,
         allow_none=True,
-        validate=ma.validate.Length(max=500, error="La nota no puede superar los 500 caracteres"),
+        validate=ma.validate.Length(
+            max=TRANSFER_NOTE_MAX_LENGTH,
+            error=f"La nota no puede superar los {TRANSFER_NOTE_MAX_LENGTH} caracteres",
+        ),
         error_messages={"invalid": "La nota debe ser texto"},
     )
 
@@ -323,7 +334,10 @@ class NoteCreateSchema(ma.Schema):
         required=True,
         validate=[
             ma.validate.Length(min=1, error=MSG_NOTE_EMPTY),
-            ma.validate.Length(max=2000, error="La nota no puede superar los 2000 caracteres"),
+            ma.validate.Length(
+                max=NOTE_MAX_LENGTH,
+                error=f"La nota no puede superar los {NOTE_MAX_LENGTH} caracteres",
+            ),
         ],
         error_messages={
             "required": MSG_NOTE_EMPTY,
