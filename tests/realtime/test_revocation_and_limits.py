@@ -193,9 +193,9 @@ def test_resumes_are_throttled_per_socket(app, web, make_account, sockets):
 
 
 def test_a_replay_is_read_in_bounded_steps(app, monkeypatch):
+    from supportapp.auth.actor import Actor
     from supportapp.models import Role
     from supportapp.realtime import ws as ws_module
-    from supportapp.auth.actor import Actor
     from supportapp.realtime.ws import REPLAY_STEP, Connection
 
     with app.app_context():
