@@ -21,6 +21,10 @@ find "$PROMETHEUS_MULTIPROC_DIR" -name "*.db" -delete 2>/dev/null || true
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 export PROMETHEUS_MULTIPROC_DIR
 
+# Outside production, a missing JWT_SECRET_KEY is read from ./var/jwt_secret: create it once.
+if [ -z "${JWT_SECRET_KEY:-}" ] && [ "${APP_ENV:-development}" != "production" ]; then
+  python scripts/dev_secret.py
+fi
 flask --app wsgi db upgrade
 flask --app wsgi demo ensure-superadmin
 # honcho gives the first process (web) PORT, the next ones PORT+100, PORT+200.

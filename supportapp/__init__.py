@@ -11,20 +11,21 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from supportapp import auth, db_pool, telemetry
+from supportapp.api import validation_messages
 from supportapp.api.blueprint import register_security
 from supportapp.config import Config
 from supportapp.errors import register_error_handlers
-from supportapp.extensions import api, db, jwt, limiter, migrate, redis_client, sock
+from supportapp.extensions import api, db, jwt, limiter, migrate, redis_client
 from supportapp.json_provider import OrjsonProvider
 from supportapp.logging import configure_logging
-
-# Imported before any app exists so its route lands on flask-sock's blueprint, which every
-# app registers in sock.init_app().
 from supportapp.realtime import ws as realtime_ws
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the app. Nothing connects to PostgreSQL or Redis until a request needs it."""
+    # Before any schema module is imported (_register_blueprints): marshmallow copies the
+    # generic messages into each field and validator when it is declared.
+    validation_messages.apply()
     config = config or Config(**overrides)
     app = Flask(__name__)
     app.config.from_mapping(config.to_flask())
@@ -40,7 +41,6 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     redis_client.init_app(app)
     limiter.init_app(app)
     realtime_ws.init_app(app)
-    sock.init_app(app)
     api.init_app(app)
     register_security(api)
     CORS(

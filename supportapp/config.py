@@ -479,16 +479,34 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def _secret_file() -> Path:
+def development_secret_file() -> Path:
     return VAR_DIR / "jwt_secret"
 
 
-def _development_secret() -> str:
-    """A random secret generated once and kept under ./var, so restarts keep sessions valid."""
-    path = _secret_file()
+MSG_NO_DEVELOPMENT_SECRET = (
+    "JWT_SECRET_KEY is not set and there is no development secret: set it, or create "
+    "./var/jwt_secret with `python scripts/dev_secret.py` (`make run` does)"
+)
+
+
+def ensure_development_secret() -> Path:
+    """Create the development secret under ./var unless it exists (scripts/dev_secret.py, run
+    by `make run`): a random value kept across restarts, so sessions stay valid. Loading the
+    configuration only reads it."""
+    path = development_secret_file()
     if not path.exists():
         write_secret_file(path, secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return path
+
+
+def _development_secret(problems: list[str]) -> str | None:
+    try:
+        secret = development_secret_file().read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if not secret:
+        problems.append(MSG_NO_DEVELOPMENT_SECRET)
+    return secret or None
 
 
 def write_secret_file(path: Path, secret: str) -> None:
@@ -580,7 +598,7 @@ def _settle_jwt_secret(values: dict[str, Any], problems: list[str]) -> None:
         if not secret or len(secret) < 32:
             problems.append("JWT_SECRET_KEY must be set to at least 32 characters in production")
     elif not secret:
-        values["JWT_SECRET_KEY"] = _development_secret()
+        values["JWT_SECRET_KEY"] = _development_secret(problems)
 
 
 def _settle_link_secret(values: dict[str, Any], problems: list[str]) -> None:
@@ -597,7 +615,7 @@ def _settle_link_secret(values: dict[str, Any], problems: list[str]) -> None:
                 "(it signs attachment links)"
             )
     elif not secret:
-        values["JWT_SECRET_KEY"] = _development_secret()
+        values["JWT_SECRET_KEY"] = _development_secret(problems)
 
 
 def _settle_notifications(values: dict[str, Any], problems: list[str]) -> None:

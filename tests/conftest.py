@@ -19,9 +19,13 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from supportapp import create_app, jobs
+from supportapp.api import validation_messages
 from supportapp.config import Config
 from supportapp.extensions import db, redis_client
 from testkit.databases import throwaway_database
+
+# Test modules import schema modules before any app exists (create_app applies these too).
+validation_messages.apply()
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
 TABLES = None  # discovered after migrating

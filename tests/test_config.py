@@ -143,7 +143,9 @@ def test_asymmetric_algorithm_requires_a_public_key():
     assert "JWT_PUBLIC_KEY" in message
 
 
-def test_development_without_a_secret_generates_one_and_reuses_it(var_dir):
+def test_development_without_a_secret_reads_the_one_dev_secret_created(var_dir):
+    config.ensure_development_secret()
+    config.ensure_development_secret()  # a second run keeps the first secret
     first = settings(APP_ENV="development", JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
     second = settings(APP_ENV="development", JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
 
@@ -154,9 +156,33 @@ def test_development_without_a_secret_generates_one_and_reuses_it(var_dir):
     assert secret_file.stat().st_mode & 0o077 == 0
 
 
+def test_loading_the_configuration_writes_nothing(var_dir):
+    message = config_error(APP_ENV="development", JWT_SECRET_KEY=None)
+
+    assert "JWT_SECRET_KEY" in message and "scripts/dev_secret.py" in message
+    assert not var_dir.exists()
+
+
+def test_the_dev_secret_script_creates_the_file_the_configuration_reads(var_dir, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "dev_secret.py"
+    spec = importlib.util.spec_from_file_location("dev_secret", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    assert script.main() == 0
+    assert settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"] == (
+        (var_dir / "jwt_secret").read_text().strip()
+    )
+
+
 def test_development_secret_file_is_per_installation(var_dir, tmp_path, monkeypatch):
+    config.ensure_development_secret()
     first = settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
     monkeypatch.setattr(config, "VAR_DIR", tmp_path / "elsewhere")
+    config.ensure_development_secret()
 
     assert settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"] != first
 
@@ -239,9 +265,10 @@ def test_the_development_secret_file_is_created_atomically_with_mode_0600(var_di
     monkeypatch.setattr(os, "open", spying_open)
     os.umask(0o000)  # even with a permissive umask
     try:
-        secret = settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
+        config.ensure_development_secret()
     finally:
         os.umask(0o022)
+    secret = settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
 
     path = var_dir / "jwt_secret"
     assert path.stat().st_mode & 0o777 == 0o600
@@ -258,10 +285,12 @@ def test_the_development_secret_file_is_created_atomically_with_mode_0600(var_di
 def test_concurrent_starts_agree_on_one_development_secret(var_dir):
     from concurrent.futures import ThreadPoolExecutor
 
+    def start(_):
+        config.ensure_development_secret()
+        return settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"]
+
     with ThreadPoolExecutor(8) as pool:
-        secrets = set(
-            pool.map(lambda _: settings(JWT_SECRET_KEY=None)["JWT_SECRET_KEY"], range(16))
-        )
+        secrets = set(pool.map(start, range(16)))
 
     assert len(secrets) == 1
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from supportapp.api import validation_messages
-
-# Before any schema is declared: validators format their messages when they are created.
-validation_messages.apply()
-
 
 def feature_blueprints() -> list:
     """Every feature blueprint, in the order they appear in the OpenAPI document."""

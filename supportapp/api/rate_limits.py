@@ -31,6 +31,7 @@ from supportapp.errors import (
     RateLimited,
 )
 from supportapp.extensions import limiter
+from supportapp.services.sessions import opening_message_cost
 
 # --- by address or email: flask-limiter ------------------------------------------------------
 
@@ -93,8 +94,7 @@ class UserLimit:
 
 def _opening_message_cost() -> int:
     body = request.get_json(silent=True)
-    message = body.get("message") if isinstance(body, dict) else None
-    return 1 if isinstance(message, str) and message.strip() else 0
+    return opening_message_cost(body.get("message") if isinstance(body, dict) else None)
 
 
 # One budget per user shared by user messages, support messages and opening messages.

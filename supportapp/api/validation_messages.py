@@ -2,7 +2,8 @@
 
 The API's user-facing messages are Spanish (docs/contract.md); field-specific messages are set
 where the field is declared, and these cover the generic cases (wrong type, out of range,
-unknown field). Applied once, when the API package is imported.
+unknown field). `create_app` applies them before it imports any schema module; code that
+declares schemas without an app (the test suite's conftest) calls `apply()` first itself.
 """
 
 from __future__ import annotations

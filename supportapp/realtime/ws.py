@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
-from flask import Flask, current_app, request
+from flask import Blueprint, Flask, current_app, request
 from flask_jwt_extended import decode_token
 from simple_websocket import ConnectionClosed
 
@@ -71,10 +71,15 @@ RESUME_INTERVAL = 1.0
 
 
 def init_app(app: Flask) -> None:
+    """Serve `/ws` on `app` (a blueprint of its own: registering it does nothing to other apps
+    built in the same process)."""
     app.config.setdefault(
         "SOCK_SERVER_OPTIONS",
         {"ping_interval": app.config.get("WS_PING_INTERVAL", 25), "max_message_size": 65536},
     )
+    blueprint = Blueprint("realtime", __name__)
+    sock.route("/ws", bp=blueprint)(websocket)
+    app.register_blueprint(blueprint)
 
 
 def _identify(token: str | None) -> Actor | None:
@@ -392,8 +397,8 @@ class Connection:
             self._wakeup.wait(timeout=max(min(waits), 0))
 
 
-@sock.route("/ws")
 def websocket(ws) -> None:
+    """The `/ws` route (registered by init_app)."""
     token = _token_from_request()
     if not token:
         frame = _parse(ws.receive(timeout=AUTH_TIMEOUT))

@@ -83,6 +83,22 @@ def my_agent(actor: Actor) -> SupportAgent:
     return agent
 
 
+ME = "me"
+
+
+def resolve_agent_id(actor: Actor, value: uuid.UUID | str) -> uuid.UUID:
+    """An agent id as the API names one: an id, or `me` for the caller's own profile (404 when
+    they have none, or when the text names no agent)."""
+    if value == ME:
+        return my_agent(actor).id
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise NotFound(MSG_AGENT_NOT_FOUND) from exc
+
+
 def create_agent(
     actor: Actor, *, user_id: uuid.UUID, name: str, max_concurrent_chats: int = 5
 ) -> SupportAgent:

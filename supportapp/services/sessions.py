@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from supportapp import texts
 from supportapp.auth.actor import Actor
 from supportapp.errors import Conflict
 from supportapp.extensions import db
@@ -380,6 +381,12 @@ def open_session(
         if open_now:
             notify_queued(uow, [chat.id], "created")
     return chat, messages
+
+
+def opening_message_cost(message: object) -> int:
+    """What opening a session spends of the sender's message budget (MESSAGE_RATE_LIMIT): a
+    first message counts as one message; none, or a blank one (refused), costs nothing."""
+    return 0 if not isinstance(message, str) or texts.blank(message) else 1
 
 
 def ensure_may_open(user_id: uuid.UUID, max_open: int) -> None:

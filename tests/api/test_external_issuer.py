@@ -4,8 +4,10 @@ the endpoints that hand out tokens answer 403; tokens without `exp` or `jti` are
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import jwt as pyjwt
 import pytest
@@ -13,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
-from supportapp import create_app
+from supportapp import config, create_app
 from supportapp.config import Config
 from supportapp.extensions import db
 from supportapp.models import ChatSession, User
@@ -33,9 +35,14 @@ PUBLIC_PEM = (
 
 
 def _external_app(test_environ, **settings):
+    """Without JWT_SECRET_KEY: outside production, the links' secret is the development one
+    (scripts/dev_secret.py), created here in a private directory."""
     environ = {**test_environ, "JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY": PUBLIC_PEM}
     environ.pop("JWT_SECRET_KEY", None)
-    return create_app(Config({**environ, **settings}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config, "VAR_DIR", Path(tempfile.mkdtemp(prefix="supportapp-var-")))
+        config.ensure_development_secret()
+        return create_app(Config({**environ, **settings}))
 
 
 @pytest.fixture(scope="module")

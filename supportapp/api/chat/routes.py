@@ -6,7 +6,6 @@ import uuid
 
 from flask import current_app
 
-from supportapp.analytics import metrics, stats
 from supportapp.api.blueprint import Blueprint, ok
 from supportapp.api.chat.schemas import (
     AssignSchema,
@@ -60,8 +59,8 @@ from supportapp.representations import (
     session_rows,
     session_summary,
 )
-from supportapp.services import assignment, messages, notes, queue, ratings, sessions
-from supportapp.services.agents import my_agent
+from supportapp.services import assignment, dashboard, messages, notes, queue, ratings, sessions
+from supportapp.services.agents import resolve_agent_id
 
 bp = Blueprint(
     "chat",
@@ -175,8 +174,8 @@ def queue_position(session_id: uuid.UUID):
 def list_all_sessions(query: dict):
     """Every session, filtered, sorted and paginated."""
     agent_filter = query.get("supportAgentId")
-    if agent_filter == "me":
-        agent_filter = my_agent(current_actor()).id
+    if agent_filter is not None:
+        agent_filter = resolve_agent_id(current_actor(), agent_filter)
     filters = sessions.SessionFilters(
         status=_status(query.get("status")),
         priority=Priority(query["priority"]) if query.get("priority") else None,
@@ -283,11 +282,13 @@ def get_stats(query: dict):
     admins also get `advanced` (team response/resolution times, ratings, priorities, hours)."""
     timezone = current_app.config["STATS_TIMEZONE"]
     window = query_window(query)
-    figures = stats.chat_stats(window, timezone=timezone, team_id=query.get("teamId"))
-    advanced = None
-    if current_actor().is_admin:
-        advanced = metrics.team_metrics(window, timezone=timezone)
-    return ok({"figures": figures, "advanced": advanced}, "Estadísticas obtenidas exitosamente")
+    found = dashboard.dashboard(
+        current_actor(), window, timezone=timezone, team_id=query.get("teamId")
+    )
+    return ok(
+        {"figures": found.figures, "advanced": found.advanced},
+        "Estadísticas obtenidas exitosamente",
+    )
 
 
 @bp.endpoint("GET /session/<session_id>/details", DetailsEnvelope, SUPPORT_ROLES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from supportapp.analytics import metrics
 from supportapp.api.blueprint import Blueprint, ok
-from supportapp.api.common import parse_id, query_window
+from supportapp.api.common import query_window
 from supportapp.api.metrics.schemas import (
     SORT_KEYS,
     AgentMetricsArrayEnvelope,
@@ -15,7 +15,7 @@ from supportapp.api.metrics.schemas import (
 from supportapp.auth.actor import current_actor
 from supportapp.models import ADMIN_ROLES, SUPPORT_ROLES
 from supportapp.replicas import replica_reads
-from supportapp.services.agents import MSG_AGENT_NOT_FOUND, my_agent
+from supportapp.services.agents import resolve_agent_id
 
 bp = Blueprint(
     "metrics",
@@ -46,9 +46,5 @@ def get_agent_metrics(query: dict, agent_id: str):
     """One agent's figures: admins for any agent, a support user for themself (`me` works)."""
     window = query_window(query)
     actor = current_actor()
-    found = metrics.metrics_for_agent(
-        actor,
-        my_agent(actor).id if agent_id == "me" else parse_id(agent_id, MSG_AGENT_NOT_FOUND),
-        window,
-    )
+    found = metrics.metrics_for_agent(actor, resolve_agent_id(actor, agent_id), window)
     return ok(found, MSG_METRICS)
