@@ -242,7 +242,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "JWT_SECRET_KEY",
         None,
-        "HMAC secret for tokens; required in production, generated under ./var otherwise",
+        "HMAC secret for tokens; required in production, read from ./var/jwt_secret otherwise",
     ),
     Setting("JWT_ACCESS_TTL", "900", "access token lifetime in seconds", _positive_int),
     Setting("JWT_REFRESH_TTL", "2592000", "refresh token lifetime in seconds", _positive_int),
