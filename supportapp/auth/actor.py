@@ -36,7 +36,7 @@ class Actor:
 SYSTEM_ACTOR = Actor(user_id=None, role=Role.SUPERADMIN)
 
 
-def role_and_user_id(claims: dict) -> tuple[Role, uuid.UUID]:
+def _role_and_user_id(claims: dict) -> tuple[Role, uuid.UUID]:
     """The role and user id a verified token speaks for; a token without a usable sub/role is
     invalid. Tokens of this service carry the user id as `sub`; an external issuer's `sub` is
     its own id of the person, resolved (and provisioned on first use) by services/users.py."""
@@ -76,7 +76,7 @@ def _claim_text(value: object, max_length: int, *, email: bool = False) -> str |
 
 def actor_from_claims(claims: dict) -> Actor:
     """The caller a verified token speaks for (401 when its sub/role are unusable)."""
-    role, user_id = role_and_user_id(claims)
+    role, user_id = _role_and_user_id(claims)
     return Actor(
         user_id=user_id,
         role=role,
