@@ -483,7 +483,7 @@ def development_secret_file() -> Path:
     return VAR_DIR / "jwt_secret"
 
 
-MSG_NO_DEVELOPMENT_SECRET = (
+NO_DEVELOPMENT_SECRET = (
     "JWT_SECRET_KEY is not set and there is no development secret: set it, or create "
     "./var/jwt_secret with `python scripts/dev_secret.py` (`make run` does)"
 )
@@ -505,7 +505,7 @@ def _development_secret(problems: list[str]) -> str | None:
     except FileNotFoundError:
         secret = ""
     if not secret:
-        problems.append(MSG_NO_DEVELOPMENT_SECRET)
+        problems.append(NO_DEVELOPMENT_SECRET)
     return secret or None
 
 

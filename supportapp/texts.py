@@ -15,7 +15,7 @@ TRANSFER_NOTE_MAX_LENGTH = 500
 NOTE_MAX_LENGTH = 2000  # an internal note
 
 MSG_MESSAGE_EMPTY = "El mensaje no puede estar vacío"
-MSG_MESSAGE_TOO_LONG = f"El mensaje no puede superar los {MESSAGE_MAX_LENGTH} caracteres"
+MSG_MESSAGE_TOO_LONG = "El mensaje no puede superar los 1000 caracteres"  # MESSAGE_MAX_LENGTH
 
 # Characters that draw nothing although Unicode does not class them as format or space.
 _BLANK_LOOKING = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
