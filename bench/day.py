@@ -402,6 +402,25 @@ def _step_figures(world: World, step: dict, lags: list, args) -> dict:
     }
 
 
+def whole_run(steps: list[dict]) -> dict:
+    """Per-message figures over every step together (warm-up included): PostgreSQL reports a
+    backend's transactions up to seconds late, which blurs single steps, not the sum."""
+    messages = sum(s["messages"] for s in steps)
+    per = max(messages, 1)
+
+    def total(figure: str, kind: str | None = None) -> float:
+        values = [(s[figure] if kind is None else s[figure][kind]) or 0.0 for s in steps]
+        return sum(v * s["messages"] for v, s in zip(values, steps, strict=True)) / per
+
+    return {
+        "messages": messages,
+        "seconds": round(sum(s["seconds"] for s in steps), 1),
+        "cpu_ms_per_message": {k: round(total("cpu_ms_per_message", k), 2) for k in KINDS},
+        "redis_commands_per_message": round(total("redis_commands_per_message"), 1),
+        "pg_transactions_per_message": round(total("pg_transactions_per_message"), 1),
+    }
+
+
 def cpu_bound_estimate(step: dict, web: int, cores: int) -> float | None:
     """Messages/s the service would reach on `cores` cores of its own, from the CPU it spent
     per message in `step`: each web process is one Python process (≤ 1 core), and all of
@@ -455,6 +474,7 @@ def summarize(
     return {
         "steps": figures,
         "knee": knee_of(figures),
+        "whole_run": whole_run(figures),
         "cpu_bound_estimate_messages_per_second": (
             cpu_bound_estimate(busiest, web, os.cpu_count() or 1) if busiest else None
         ),
@@ -603,6 +623,23 @@ def markdown(name: str, report: dict, image: str | None) -> list[str]:
             f"{_or_dash(knee['pg_transactions_per_message'])} | "
             f"{_or_dash(run.get('cpu_bound_estimate_messages_per_second'))} |"
         )
+    lines += [
+        "",
+        "Over every step of a run together (PostgreSQL reports a backend's transactions up to "
+        "seconds late, which blurs single steps):",
+        "",
+    ]
+    for web, run in report["runs"].items():
+        whole = run.get("whole_run")
+        if whole:
+            cpu = whole["cpu_ms_per_message"]
+            lines.append(
+                f"- {web} web: {whole['messages']} messages in {whole['seconds']} s; CPU ms per "
+                "message web / worker / PostgreSQL / Redis / generator "
+                + " / ".join(str(cpu[k]) for k in KINDS)
+                + f"; {whole['redis_commands_per_message']} Redis commands and "
+                f"{whole['pg_transactions_per_message']} PostgreSQL transactions per message"
+            )
     lines += ["", "Every step:", ""]
     lines += [
         "| web | step | customers/s | messages/s | p50 / p99 ms | lost | errors | "
@@ -621,6 +658,29 @@ def markdown(name: str, report: dict, image: str | None) -> list[str]:
                 f"{s['cpu_cores']['generator']} | {s.get('other_cpu_cores', '—')} | "
                 f"{s['generator_loop_lag_ms_p99']} |"
             )
+    lines += ["", "Reading it:", ""]
+    cpus = report["machine"].get("cpus") or 1
+    for web, run in report["runs"].items():
+        failed = next(
+            (s for s in run["steps"] if s["name"] == run["knee"]["first_failing_step"]), None
+        )
+        if failed is None:
+            lines.append(f"- {web} web: no step failed; the knee is above the last rate tried.")
+            continue
+        service = sum(failed["cpu_cores"][k] for k in KINDS if k != "generator")
+        other = failed.get("other_cpu_cores") or 0.0
+        verdict = (
+            "the cores were mostly busy with other work, so this knee is a lower bound for this "
+            "code on a machine of its own (see the CPU-bound estimate)"
+            if other > cpus / 2
+            else "the service itself was using the cores: this is its knee on this machine"
+        )
+        lines.append(
+            f"- {web} web: at the first failing step ({failed['name']}, "
+            f"{failed['messages_per_second']} messages/s) the service used {service:.2f} cores, "
+            f"the generator {failed['cpu_cores']['generator']}, other work {other} of {cpus}: "
+            f"{verdict}."
+        )
     lines += ["", "What each run did:", ""]
     for web, run in report["runs"].items():
         counts = run["counts"]

@@ -176,6 +176,8 @@ def other_processes() -> dict[str, float]:
     for process in psutil.process_iter(["cmdline", "name"]):
         with contextlib.suppress(psutil.Error):
             words = process.info["cmdline"] or [process.info["name"] or "?"]
+            if words[0].startswith("postgres:"):  # a backend's title, one per connection
+                words = ["postgres:"]
             label = " ".join(os.path.basename(w) if i == 0 else w for i, w in enumerate(words))
             totals[f"{process.pid} {label[:80]}"] += _cpu(process)
     return dict(totals)
@@ -189,7 +191,7 @@ def busiest_others(before: dict[str, float], after: dict[str, float], ours: set[
         if int(pid) in ours:
             continue
         delta = seconds - before.get(key, 0.0)
-        if "postgres:" in label:  # one line per backend otherwise
+        if label.startswith("postgres"):
             label = "PostgreSQL (other databases and its own background work)"
         if delta > 0.05:
             used[label] += delta
