@@ -7,9 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, ForeignKey, func
+from sqlalchemy import DateTime, Enum, ForeignKey, Integer, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 
 def utcnow() -> datetime:
@@ -34,6 +35,16 @@ def refers_to(table: str) -> Mapped[uuid.UUID | None]:
     """An optional reference to `table`'s row, emptied when it is deleted (ON DELETE SET
     NULL)."""
     return mapped_column(UUID(as_uuid=True), ForeignKey(f"{table}.id", ondelete="SET NULL"))
+
+
+def optional_time() -> Mapped[datetime | None]:
+    """A moment that may not have happened yet (NULL until it does)."""
+    return mapped_column(DateTime(timezone=True))
+
+
+def zero_counter(column_type: type[TypeEngine] = Integer) -> Mapped[int]:
+    """A count kept on the row, 0 to start with."""
+    return mapped_column(column_type, nullable=False, default=0, server_default="0")
 
 
 def created_at_column() -> Mapped[datetime]:

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Computed,
     DateTime,
     Index,
-    Integer,
     SmallInteger,
     String,
     text,
@@ -22,11 +21,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from supportapp.extensions import db
 from supportapp.models.base import (
     created_at_column,
+    optional_time,
     owned_by,
     refers_to,
     utcnow,
     uuid_pk,
     value_enum,
+    zero_counter,
 )
 
 
@@ -143,42 +144,36 @@ class ChatSession(db.Model):
         SmallInteger,
         Computed(PRIORITY_RANK_SQL, persisted=True),
     )
-    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_at: Mapped[datetime | None] = optional_time()
     created_at: Mapped[datetime] = created_at_column()
     last_message_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, server_default=text("now()")
     )
-    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    queued_at: Mapped[datetime | None] = optional_time()
     # Time of the user message that started the current wait for a support reply.
-    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    waiting_since: Mapped[datetime | None] = optional_time()
+    first_response_at: Mapped[datetime | None] = optional_time()
     # Set when an unanswered session goes back to the queue: its first-response clock restarts.
-    requeued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requeued_at: Mapped[datetime | None] = optional_time()
+    closed_at: Mapped[datetime | None] = optional_time()
     # When the messages' text (and attachments, rating comment) were erased; the row stays.
-    content_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    unread_user_count: Mapped[int] = mapped_column(
-        Integer, nullable=False, default=0, server_default="0"
-    )
-    unread_support_count: Mapped[int] = mapped_column(
-        Integer, nullable=False, default=0, server_default="0"
-    )
+    content_erased_at: Mapped[datetime | None] = optional_time()
+    unread_user_count: Mapped[int] = zero_counter()
+    unread_support_count: Mapped[int] = zero_counter()
     team_id: Mapped[uuid.UUID | None] = refers_to("teams")
     # Opened while its team was closed; the queue push waits until `deferred_notice_at`.
     outside_business_hours: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=text("false")
     )
-    deferred_notice_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deferred_notice_at: Mapped[datetime | None] = optional_time()
     # SLA due times (services/sla.py), recomputed when the priority or the targets change;
     # the warning times are 80 % of the open time to each due time.
-    first_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    first_response_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_due_at: Mapped[datetime | None] = optional_time()
+    resolution_due_at: Mapped[datetime | None] = optional_time()
+    first_response_warn_at: Mapped[datetime | None] = optional_time()
+    resolution_warn_at: Mapped[datetime | None] = optional_time()
     # Bit flags of the SLA notices already sent (services/sla.py: NOTICE_*).
-    sla_notices: Mapped[int] = mapped_column(
-        SmallInteger, nullable=False, default=0, server_default="0"
-    )
+    sla_notices: Mapped[int] = zero_counter(SmallInteger)
 
 
 class ChatMessage(db.Model):

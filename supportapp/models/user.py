@@ -6,11 +6,11 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, Index, String, text
+from sqlalchemy import Boolean, Enum, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportapp.extensions import db
-from supportapp.models.base import created_at_column, updated_at_column, uuid_pk
+from supportapp.models.base import created_at_column, optional_time, updated_at_column, uuid_pk
 
 
 class Role(enum.StrEnum):
@@ -54,8 +54,8 @@ class User(db.Model):
     # The host site's id of this person (external issuer `sub`, or identify's `externalId`).
     external_id: Mapped[str | None] = mapped_column(String(255))
     # When tokens were last issued to (or provisioned for) the user; guest cleanup reads it.
-    last_active_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_active_at: Mapped[datetime | None] = optional_time()
     # Set when the user's data was erased: the row stays as an anonymous shell for the stats.
-    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    erased_at: Mapped[datetime | None] = optional_time()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

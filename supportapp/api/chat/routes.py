@@ -73,7 +73,15 @@ bp = Blueprint(
 USER_ROLES = frozenset(Role)
 MSG_SESSIONS = "Sesiones obtenidas exitosamente"
 # Writing a message spends the caller's message budget (429) and needs an open session (409).
-WRITE_MESSAGE = {"guards": (message_limit,), "errors": [409, 429], "status": 201}
+WRITE_MESSAGE = {
+    "response": MessageEnvelope,
+    "guards": (message_limit,),
+    "errors": [409, 429],
+    "status": 201,
+}
+MSG_SENT = "Mensaje enviado exitosamente"
+# Changing a session answers it with its latest message; 409 when its state does not allow it.
+CHANGE_SESSION = {"response": SessionEnvelope, "errors": [409]}
 
 
 # --- user side --------------------------------------------------------------------------------
@@ -113,16 +121,12 @@ def list_own_sessions(query: dict):
 
 
 @bp.endpoint(
-    "POST /session/<session_id>/message",
-    MessageEnvelope,
-    USER_ROLES,
-    **WRITE_MESSAGE,
-    body=MessageSchema,
+    "POST /session/<session_id>/message", auth=USER_ROLES, body=MessageSchema, **WRITE_MESSAGE
 )
 def send_user_message(body: dict, session_id: uuid.UUID):
     """The session's owner writes a message."""
     message = messages.send_user_message(current_actor(), session_id, body["message"])
-    return ok(message_dict(message), "Mensaje enviado exitosamente")
+    return ok(message_dict(message), MSG_SENT)
 
 
 @bp.endpoint("GET /session/<session_id>/messages", MessageArrayEnvelope, USER_ROLES)
@@ -132,7 +136,7 @@ def list_messages(session_id: uuid.UUID):
     return ok([message_dict(m) for m in found], "Mensajes obtenidos exitosamente")
 
 
-@bp.endpoint("PATCH /session/<session_id>/close", SessionEnvelope, USER_ROLES, errors=[409])
+@bp.endpoint("PATCH /session/<session_id>/close", auth=USER_ROLES, **CHANGE_SESSION)
 def close_session(session_id: uuid.UUID):
     """Close a session: its owner, the assigned agent, or an admin."""
     changed = sessions.close_session(current_actor(), session_id)
@@ -215,11 +219,7 @@ def list_sessions_by_status(query: dict, status: str):
 
 
 @bp.endpoint(
-    "PATCH /session/<session_id>/assign",
-    SessionEnvelope,
-    SUPPORT_ROLES,
-    errors=[409],
-    body=AssignSchema,
+    "PATCH /session/<session_id>/assign", auth=SUPPORT_ROLES, body=AssignSchema, **CHANGE_SESSION
 )
 def assign_session(body: dict, session_id: uuid.UUID):
     """Give a session to an agent (`support` only to themselves)."""
@@ -229,10 +229,9 @@ def assign_session(body: dict, session_id: uuid.UUID):
 
 @bp.endpoint(
     "POST /session/<session_id>/transfer",
-    SessionEnvelope,
-    SUPPORT_ROLES,
-    errors=[409],
+    auth=SUPPORT_ROLES,
     body=TransferRequestSchema,
+    **CHANGE_SESSION,
 )
 def transfer_session(body: dict, session_id: uuid.UUID):
     """Hand a session over to another agent, with an optional note (0–500 characters) that
@@ -262,17 +261,16 @@ def list_notes(query: dict, session_id: uuid.UUID):
 
 @bp.endpoint(
     "POST /session/<session_id>/support-message",
-    MessageEnvelope,
-    SUPPORT_ROLES,
-    **WRITE_MESSAGE,
+    auth=SUPPORT_ROLES,
     body=SupportMessageSchema,
+    **WRITE_MESSAGE,
 )
 def send_support_message(body: dict, session_id: uuid.UUID):
     """Answer as support, with `message` or a response template's `templateId`."""
     message = messages.send_support_message(
         current_actor(), session_id, body["message"], template_id=body["templateId"]
     )
-    return ok(message_dict(message), "Mensaje enviado exitosamente")
+    return ok(message_dict(message), MSG_SENT)
 
 
 @bp.endpoint("GET /stats", StatsEnvelope, SUPPORT_ROLES, query=StatsQuerySchema)
@@ -300,10 +298,9 @@ def get_session_details(session_id: uuid.UUID):
 
 @bp.endpoint(
     "PATCH /session/<session_id>/priority",
-    SessionEnvelope,
-    SUPPORT_ROLES,
-    errors=[409],
+    auth=SUPPORT_ROLES,
     body=PrioritySchema,
+    **CHANGE_SESSION,
 )
 def change_priority(body: dict, session_id: uuid.UUID):
     """Change the priority of an open session."""
