@@ -286,6 +286,16 @@ class SupportMessageSchema(ma.Schema):
             raise ma.ValidationError(MSG_MESSAGE_EMPTY, "message")
 
 
+def _optional_text(max_length: int, too_long: str, **kwargs) -> TrimmedString:
+    """Trimmed text that may be left out or null, at most `max_length` characters."""
+    return TrimmedString(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=max_length, error=too_long),
+        **kwargs,
+    )
+
+
 class RatingCreateSchema(ma.Schema):
     score = ma.fields.Integer(
         required=True,
@@ -293,13 +303,9 @@ class RatingCreateSchema(ma.Schema):
         validate=ma.validate.Range(min=1, max=5, error=MSG_SCORE),
         error_messages={"required": MSG_SCORE, "null": MSG_SCORE, "invalid": MSG_SCORE},
     )
-    comment = TrimmedString(
-        load_default=None,
-        allow_none=True,
-        validate=ma.validate.Length(
-            max=RATING_COMMENT_MAX_LENGTH,
-            error=f"El comentario no puede superar los {RATING_COMMENT_MAX_LENGTH} caracteres",
-        ),
+    comment = _optional_text(
+        RATING_COMMENT_MAX_LENGTH,
+        f"El comentario no puede superar los {RATING_COMMENT_MAX_LENGTH} caracteres",
     )
 
 
@@ -318,13 +324,9 @@ MSG_NOTE_EMPTY = "La nota no puede estar vacía"
 
 
 class TransferRequestSchema(AssignSchema):
-    note = TrimmedString(
-        load_default=None,
-        allow_none=True,
-        validate=ma.validate.Length(
-            max=TRANSFER_NOTE_MAX_LENGTH,
-            error=f"La nota no puede superar los {TRANSFER_NOTE_MAX_LENGTH} caracteres",
-        ),
+    note = _optional_text(
+        TRANSFER_NOTE_MAX_LENGTH,
+        f"La nota no puede superar los {TRANSFER_NOTE_MAX_LENGTH} caracteres",
         error_messages={"invalid": "La nota debe ser texto"},
     )
 
