@@ -5,7 +5,8 @@ figures (AGGREGATE_SQL) and the time histograms (HISTOGRAM_SQL) of the sessions 
 The team form (`..._SQL`) gives one row per agent plus the OVERALL (:overall) rows, from one
 scan of the range's sessions shared by its passes (GROUPING SETS ((agent), ()) — GROUPING()
 tells the overall row from the group of rows without an agent); OVERALL_HISTOGRAM_SQL gives
-only the OVERALL rows (the team's percentiles need no per-agent groups). The agent form
+only the OVERALL rows (the team's percentiles need no per-agent groups), AGENTS_HISTOGRAM_SQL
+only the agents' rows (every agent's percentiles need no OVERALL groups). The agent form
 (`AGENT_..._SQL`) gives only :agent's rows and reaches them through the per-agent indexes
 (sessions by agent and creation, support messages by agent and time, ratings by agent), so one
 agent's figures cost what that agent did, not what the team did.
@@ -37,17 +38,27 @@ FLOAT_COLUMNS = ("response_seconds", "first_response_seconds", "resolution_secon
 COLUMNS = INT_COLUMNS + FLOAT_COLUMNS
 
 SESSIONS_IN_RANGE = """
-    SELECT id, support_agent_id, status, created_at, closed_at
+    SELECT id, support_agent_id, status, created_at, closed_at, last_message_at
       FROM chat_sessions
      WHERE created_at >= :lo AND created_at < :hi"""
-SUPPORT_REPLIES = """m.sender = 'support'
-       AND m.timestamp >= CAST(:lo AS timestamptz) - interval '1 hour'
-       AND m.timestamp <= (SELECT max(x.last_message_at)
-                             FROM (SELECT last_message_at FROM chat_sessions
-                                    WHERE created_at >= :lo AND created_at < :hi
-                                   OFFSET 0) AS x) + interval '1 hour'"""
+REPLIES_SINCE = """m.sender = 'support'
+       AND m.timestamp >= CAST(:lo AS timestamptz) - interval '1 hour'"""
 # (OFFSET 0 keeps the planner from answering max() by walking the last_message_at index
 # backwards, which would visit every newer session before the first one in range.)
+LAST_MESSAGE_IN_RANGE = """(SELECT max(x.last_message_at)
+                             FROM (SELECT last_message_at FROM chat_sessions
+                                    WHERE created_at >= :lo AND created_at < :hi
+                                   OFFSET 0) AS x)"""
+
+
+def _support_replies(team: bool) -> str:
+    """The support messages that may belong to the range's sessions. The team form takes the
+    latest `last_message_at` from its sessions CTE `s`, already read, instead of a second pass
+    over the range's sessions (38 ms for today's 118 k sessions at 1 M)."""
+    latest = "(SELECT max(last_message_at) FROM s)" if team else LAST_MESSAGE_IN_RANGE
+    return f"{REPLIES_SINCE}\n       AND m.timestamp <= {latest} + interval '1 hour'"
+
+
 # A rating follows its session's close (the hour: clock skew again); BRIN on created_at.
 RATINGS_SINCE = "r.created_at >= CAST(:lo AS timestamptz) - interval '1 hour'"
 AGENT = "CAST(:agent AS uuid)"
@@ -96,7 +107,7 @@ parts AS (
            count(*),
            0, 0, 0
       FROM chat_messages m JOIN {sessions} ON s.id = m.session_id
-     WHERE {SUPPORT_REPLIES} {only("m.agent_id")}
+     WHERE {_support_replies(team)} {only("m.agent_id")}
      GROUP BY {_grouped("m.agent_id", team)}
     UNION ALL
     SELECT {_key("r.agent_id", team)},
@@ -114,12 +125,15 @@ SELECT agent_id, {sums}
 """
 
 
-def _histogram_sql(team: bool, overall_only: bool = False) -> str:
+def _histogram_sql(team: bool, overall_only: bool = False, agents_only: bool = False) -> str:
     sessions = "s" if team else f"({SESSIONS_IN_RANGE}) AS s"
     only = (lambda column: "") if team else (lambda column: f"AND {column} = {AGENT}")
     resolution = BUCKET_SQL.format(seconds="extract(epoch FROM s.closed_at - s.created_at)::float8")
     if overall_only:
         key, grouping = "CAST(:overall AS uuid)", "figure, bucket"
+    elif agents_only:
+        # Every agent's rows without the OVERALL ones: half the grouping work of HISTOGRAM_SQL.
+        key, grouping = "agent_id", "agent_id, figure, bucket HAVING agent_id IS NOT NULL"
     elif team:
         key = _key("agent_id", team)
         grouping = (
@@ -141,7 +155,7 @@ v AS (
       JOIN {sessions} ON s.id = m.session_id
      CROSS JOIN LATERAL (VALUES ({int(Figure.FIRST_RESPONSE)}, m.first_response_seconds),
                                 ({int(Figure.RESPONSE)}, m.response_seconds)) AS x(figure, seconds)
-     WHERE {SUPPORT_REPLIES} AND x.seconds IS NOT NULL {only("m.agent_id")}
+     WHERE {_support_replies(team)} AND x.seconds IS NOT NULL {only("m.agent_id")}
 )
 SELECT {key} AS agent_id, figure, bucket, count(*)::bigint AS n
   FROM v
@@ -154,3 +168,4 @@ AGENT_AGGREGATE_SQL = _aggregate_sql(team=False)
 HISTOGRAM_SQL = _histogram_sql(team=True)
 AGENT_HISTOGRAM_SQL = _histogram_sql(team=False)
 OVERALL_HISTOGRAM_SQL = _histogram_sql(team=True, overall_only=True)
+AGENTS_HISTOGRAM_SQL = _histogram_sql(team=True, agents_only=True)

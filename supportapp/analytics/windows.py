@@ -25,10 +25,10 @@ from supportapp.analytics.histograms import Figure, Histograms, sparse_sql
 from supportapp.analytics.rollup_sql import (
     AGENT_AGGREGATE_SQL,
     AGENT_HISTOGRAM_SQL,
+    AGENTS_HISTOGRAM_SQL,
     AGGREGATE_SQL,
     COLUMNS,
     FLOAT_COLUMNS,
-    HISTOGRAM_SQL,
     INT_COLUMNS,
     OVERALL_HISTOGRAM_SQL,
 )
@@ -182,11 +182,15 @@ def plan_percentiles(
     histograms (analytics/histograms.py) of the rolled-up days — read as the fewest histogram
     blocks that cover them (analytics/histogram_blocks.py) — and of the raw stretches, fetched
     in one statement as one bytes value per histogram part and merged with numpy: OVERALL only
-    (`agent_id` = OVERALL), one agent, or every agent and OVERALL."""
+    (`agent_id` = OVERALL), one agent, or every agent (None; without OVERALL)."""
     parts: list[str] = []  # statements of (agent_id, figure, first_bucket, counts, pairs)
     sparse: list[str] = []  # sources of (agent_id, figure, bucket, n) rows, packed into one part
     params: dict = {"overall": str(OVERALL), "agent": str(agent_id)}
-    only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
+    only = (
+        "AND agent_id <> CAST(:overall AS uuid)"
+        if agent_id is None
+        else "AND agent_id = CAST(:agent AS uuid)"
+    )
     if plan.rolled_days:
         blocks = histogram_blocks.existing_blocks(plan.rolled_days[0], plan.rolled_days[-1])
         units = histogram_blocks.cover(plan.rolled_days, blocks)
@@ -210,7 +214,7 @@ def plan_percentiles(
     raw_sql = (
         OVERALL_HISTOGRAM_SQL
         if agent_id == OVERALL
-        else HISTOGRAM_SQL
+        else AGENTS_HISTOGRAM_SQL
         if agent_id is None
         else AGENT_HISTOGRAM_SQL
     )
