@@ -1,0 +1,102 @@
+"""Where analytics time goes as history grows: `python -m bench.growth --database-url URL …`.
+
+In process (no HTTP), against databases seeded with bench.seed: the three reads that grew in
+`scale` — the team's `advanced` block of GET /api/chat/stats, one agent's metrics (the agent
+with the most sessions) and every agent's metrics — over all time, and each split into the
+history before today (rolled-up days, histogram blocks) and today (raw rows), plus the team
+read over 23 raw hours of a past day (the cost of a raw stretch per session, for scaling).
+Median and minimum of --runs calls after one warm-up, and the sessions created today.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+
+def _time(call: Callable[[], object], runs: int) -> dict:
+    from supportapp.extensions import db
+
+    call()
+    db.session.rollback()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+        db.session.rollback()
+    return {"median_ms": round(statistics.median(timings), 1), "min_ms": round(min(timings), 1)}
+
+
+def measure(database_url: str, runs: int) -> dict:
+    os.environ["DATABASE_URL"] = database_url
+    from supportapp import create_app
+    from supportapp.analytics import metrics
+    from supportapp.analytics.stats import Range
+    from supportapp.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        agent = db.session.scalar(
+            text(
+                "SELECT support_agent_id FROM chat_sessions WHERE support_agent_id IS NOT NULL"
+                " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+            )
+        )
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        past = today - timedelta(days=7)
+        windows = {
+            "all time": Range(),
+            "before today": Range(None, today),
+            "today": Range(today, None),
+        }
+        cases: dict[str, dict] = {}
+        for label, window in windows.items():
+            cases[f"team advanced, {label}"] = _time(
+                lambda w=window: metrics.team_metrics(w, timezone="UTC"), runs
+            )
+            cases[f"agent metrics, {label}"] = _time(
+                lambda w=window: metrics.agent_metrics(w, agent), runs
+            )
+            cases[f"all agents, {label}"] = _time(lambda w=window: metrics.agent_metrics(w), runs)
+        raw_day = Range(past + timedelta(minutes=30), past + timedelta(hours=23, minutes=30))
+        cases["team advanced, 23 raw hours of a past day"] = _time(
+            lambda: metrics.team_metrics(raw_day, timezone="UTC"), runs
+        )
+        counts = db.session.execute(
+            text(
+                "SELECT count(*), count(*) FILTER (WHERE created_at >= :today),"
+                " count(*) FILTER (WHERE created_at >= :lo AND created_at < :hi)"
+                " FROM chat_sessions"
+            ),
+            {"today": today, "lo": raw_day.start, "hi": raw_day.end},
+        ).one()
+        db.session.remove()
+    return {
+        "sessions": counts[0],
+        "sessions_today": counts[1],
+        "sessions_in_23_raw_hours": counts[2],
+        "load_average": os.getloadavg(),
+        "cases": cases,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", nargs="+", required=True)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    report = {url.rsplit("/", 1)[-1]: measure(url, args.runs) for url in args.database_url}
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
