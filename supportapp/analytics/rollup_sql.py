@@ -6,7 +6,8 @@ The team form (`..._SQL`) gives one row per agent plus the OVERALL (:overall) ro
 scan of the range's sessions shared by its passes (GROUPING SETS ((agent), ()) — GROUPING()
 tells the overall row from the group of rows without an agent); OVERALL_HISTOGRAM_SQL gives
 only the OVERALL rows (the team's percentiles need no per-agent groups), AGENTS_HISTOGRAM_SQL
-only the agents' rows (every agent's percentiles need no OVERALL groups). The agent form
+only the agents' rows (every agent's percentiles need no OVERALL groups), and
+OVERALL_AGGREGATE_SQL the OVERALL row of the figures. The agent form
 (`AGENT_..._SQL`) gives only :agent's rows and reaches them through the per-agent indexes
 (sessions by agent and creation, support messages by agent and time, ratings by agent), so one
 agent's figures cost what that agent did, not what the team did.
@@ -74,8 +75,13 @@ def _grouped(column: str, team: bool) -> str:
     return f"GROUPING SETS (({column}), ())" if team else column
 
 
-def _aggregate_sql(team: bool) -> str:
+def _aggregate_sql(team: bool, overall_only: bool = False) -> str:
     sessions = "s" if team else f"({SESSIONS_IN_RANGE}) AS s"
+    if overall_only:
+        # The team's rows only: one group, no hashing of the range's rows by agent.
+        key, grouped = (lambda column: "CAST(:overall AS uuid)"), (lambda column: "()")
+    else:
+        key, grouped = (lambda column: _key(column, team)), (lambda column: _grouped(column, team))
     only = (lambda column: "") if team else (lambda column: f"AND {column} = {AGENT}")
     sums = ", ".join(
         f"sum({c})::bigint AS {c}" if c in INT_COLUMNS else f"sum({c})::float8 AS {c}"
@@ -85,7 +91,7 @@ def _aggregate_sql(team: bool) -> str:
     return f"""
 {"WITH s AS (" + SESSIONS_IN_RANGE + ")," if team else "WITH"}
 parts AS (
-    SELECT {_key("s.support_agent_id", team)} AS agent_id,
+    SELECT {key("s.support_agent_id")} AS agent_id,
            count(*) AS sessions_created,
            count(*) FILTER (WHERE s.status = 'closed') AS sessions_closed,
            0::bigint AS responses, 0::float8 AS response_seconds,
@@ -97,9 +103,9 @@ parts AS (
            0::bigint AS ratings, 0::bigint AS rating_sum, 0::bigint AS ratings_positive
       FROM {sessions}
      WHERE true {only("s.support_agent_id")}
-     GROUP BY {_grouped("s.support_agent_id", team)}
+     GROUP BY {grouped("s.support_agent_id")}
     UNION ALL
-    SELECT {_key("m.agent_id", team)},
+    SELECT {key("m.agent_id")},
            0, 0,
            count(m.response_seconds), coalesce(sum(m.response_seconds), 0),
            count(m.first_response_seconds), coalesce(sum(m.first_response_seconds), 0),
@@ -108,14 +114,14 @@ parts AS (
            0, 0, 0
       FROM chat_messages m JOIN {sessions} ON s.id = m.session_id
      WHERE {_support_replies(team)} {only("m.agent_id")}
-     GROUP BY {_grouped("m.agent_id", team)}
+     GROUP BY {grouped("m.agent_id")}
     UNION ALL
-    SELECT {_key("r.agent_id", team)},
+    SELECT {key("r.agent_id")},
            0, 0, 0, 0, 0, 0, 0, 0, 0,
            count(*), coalesce(sum(r.score), 0), count(*) FILTER (WHERE r.score >= 4)
       FROM session_ratings r JOIN {sessions} ON s.id = r.session_id
      WHERE {RATINGS_SINCE} {only("r.agent_id")}
-     GROUP BY {_grouped("r.agent_id", team)}
+     GROUP BY {grouped("r.agent_id")}
     {"UNION ALL SELECT CAST(:overall AS uuid), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0" if team else ""}
 )
 SELECT agent_id, {sums}
@@ -165,6 +171,7 @@ SELECT {key} AS agent_id, figure, bucket, count(*)::bigint AS n
 
 AGGREGATE_SQL = _aggregate_sql(team=True)
 AGENT_AGGREGATE_SQL = _aggregate_sql(team=False)
+OVERALL_AGGREGATE_SQL = _aggregate_sql(team=True, overall_only=True)
 HISTOGRAM_SQL = _histogram_sql(team=True)
 AGENT_HISTOGRAM_SQL = _histogram_sql(team=False)
 OVERALL_HISTOGRAM_SQL = _histogram_sql(team=True, overall_only=True)

@@ -30,6 +30,7 @@ from supportapp.analytics.rollup_sql import (
     COLUMNS,
     FLOAT_COLUMNS,
     INT_COLUMNS,
+    OVERALL_AGGREGATE_SQL,
     OVERALL_HISTOGRAM_SQL,
 )
 from supportapp.extensions import db
@@ -170,7 +171,8 @@ def plan_totals(plan: WindowPlan, agent_id: uuid.UUID | None = None) -> RangeTot
             {"days": plan.rolled_days, "agent": str(agent_id)},
         ):
             totals.add(row)
-    for row in _raw(plan, AGGREGATE_SQL, AGENT_AGGREGATE_SQL, agent_id):
+    team_sql = OVERALL_AGGREGATE_SQL if agent_id == OVERALL else AGGREGATE_SQL
+    for row in _raw(plan, team_sql, AGENT_AGGREGATE_SQL, agent_id):
         totals.add(row)
     return totals
 
