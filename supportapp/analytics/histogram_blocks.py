@@ -91,14 +91,14 @@ def build_missing_blocks() -> int:
     built = 0
     for level in range(1, MAX_LEVEL + 1):
         with unit_of_work() as uow:
-            rollup_lock(uow.session, BLOCKS_LOCK_OBJECT)
+            rollup_lock(uow.db, BLOCKS_LOCK_OBJECT)
             firsts = list(
-                uow.session.scalars(
+                uow.db.scalars(
                     text(_NEW_BLOCKS_SQL), {"level": level, "overall": str(OVERALL)}
                 )
             )
             if firsts:
-                _write_counts(uow.session, level, firsts)
+                _write_counts(uow.db, level, firsts)
         built += len(firsts)
     return built
 

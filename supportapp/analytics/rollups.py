@@ -39,7 +39,7 @@ def rollup_day(day: date) -> int:
     lo, hi = day_bounds(day, day)
     columns = ", ".join(COLUMNS)
     with unit_of_work() as uow:
-        s = uow.session
+        s = uow.db
         histogram_blocks.rollup_lock(s, day.toordinal())
         # Marks first: a change committed after this statement keeps its mark (and is either
         # in the snapshot below or recomputed on the next run); one committed before is in it.

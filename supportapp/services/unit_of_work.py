@@ -39,9 +39,6 @@ class UnitOfWork:
         """The SQLAlchemy session the transaction runs in (a chat session is a `chat`)."""
         return db.session
 
-    # The old name, still read by analytics/ (rollups, histogram_blocks).
-    session = db
-
     def emit(self, event: bus.Event) -> None:
         """Publish `event` to clients once the transaction has committed (durably)."""
         self.events.append(event)
