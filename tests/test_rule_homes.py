@@ -36,6 +36,7 @@ from supportapp.models import (
 )
 from supportapp.realtime import events
 from supportapp.realtime.bus import Event
+from supportapp.realtime.hub import Subscriber
 from supportapp.services import access
 from supportapp.services.queue_order import QUEUE_ORDER, ahead_of, queue_key
 from supportapp.texts import MESSAGE_MAX_LENGTH, blank, visible
@@ -264,12 +265,13 @@ def test_reactivation_after_an_admin_deactivated_is_for_admins(role):
 @pytest.mark.parametrize("role", ROLES)
 def test_the_event_rule_of_a_socket_is_the_visibility_rule(role):
     staff = role != Role.USER
+    socket = Subscriber(user_id=str(OWNER), is_support=staff)
     for owner in (OWNER, OTHER):
         chat_event = Event("chat_message_received", {}, user_id=str(owner))
         expected = access.may_see(_actor(role, OWNER), SimpleNamespace(user_id=owner))
-        assert access.may_receive(staff, str(OWNER), chat_event) is expected
+        assert access.may_receive(socket, chat_event) is expected
     staff_only = Event("chat_note_added", {}, user_id=None)
-    assert access.may_receive(staff, str(OWNER), staff_only) is staff
+    assert access.may_receive(socket, staff_only) is staff
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -93,9 +93,7 @@ def build_missing_blocks() -> int:
         with unit_of_work() as uow:
             rollup_lock(uow.db, BLOCKS_LOCK_OBJECT)
             firsts = list(
-                uow.db.scalars(
-                    text(_NEW_BLOCKS_SQL), {"level": level, "overall": str(OVERALL)}
-                )
+                uow.db.scalars(text(_NEW_BLOCKS_SQL), {"level": level, "overall": str(OVERALL)})
             )
             if firsts:
                 _write_counts(uow.db, level, firsts)

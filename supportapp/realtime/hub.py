@@ -72,8 +72,8 @@ class Subscriber:
     socket_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     revoked: bool = False
 
-    def may_see(self, event: StreamEvent | Ephemeral) -> bool:
-        return may_receive(self.is_support, self.user_id, event)
+    # Called for every event and socket: the policy function itself is the method.
+    may_see = may_receive
 
     def covered_by(self, revocation: dict[str, Any]) -> bool:
         """Whether a revocation (blocklist.revoke_login / revoke_user) covers this socket's

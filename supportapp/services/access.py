@@ -40,11 +40,12 @@ def visible_sessions(actor: Actor) -> ColumnElement[bool]:
     return true() if actor.is_support else ChatSession.user_id == actor.user_id
 
 
-def may_receive(is_support: bool, user_id: str, event: Any) -> bool:
-    """`may_see` for a stream event or signal on a socket (realtime/hub.py): staff get what is
-    meant for staff (`to_support`), a user what names them; staff-only events (notes,
-    transfers, agents) name no user."""
-    return (is_support and event.to_support) or event.user_id == user_id
+def may_receive(socket: Any, event: Any) -> bool:
+    """`may_see` for a stream event or signal on a socket (`socket.is_support`,
+    `socket.user_id`; realtime/hub.py's Subscriber uses it as its `may_see` method): staff
+    get what is meant for staff (`to_support`), a user what names them; staff-only events
+    (notes, transfers, agents) name no user."""
+    return (socket.is_support and event.to_support) or event.user_id == socket.user_id
 
 
 def ensure_visible(actor: Actor, chat: ChatSession | None) -> None:
