@@ -11,6 +11,7 @@ from sqlalchemy import select
 from supportapp.auth.actor import Actor
 from supportapp.extensions import db
 from supportapp.models import AuditLog
+from supportapp.models.base import utcnow
 from supportapp.services.unit_of_work import UnitOfWork
 
 
@@ -25,26 +26,32 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    entry = AuditLog(
-        actor_id=actor.user_id,
-        actor_role=str(actor.role) if actor.user_id else "system",
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id) if target_id else None,
-        session_id=session_id,
-        before=before,
-        after=after,
-        ip=actor.ip,
-        request_id=actor.request_id,
+    actor_role = str(actor.role) if actor.user_id else "system"
+    target = str(target_id) if target_id else None
+    # A row, not an ORM object: written with the transaction's other audit rows in one
+    # statement at its end (unit_of_work), without the ORM's flush.
+    uow.audit_rows.append(
+        {
+            "actor_id": actor.user_id,
+            "actor_role": actor_role,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target,
+            "session_id": session_id,
+            "before": before,
+            "after": after,
+            "ip": actor.ip,
+            "request_id": actor.request_id,
+            "created_at": utcnow(),
+        }
     )
-    uow.db.add(entry)
     uow.log_lines.append(
         {
             "actorId": str(actor.user_id) if actor.user_id else None,
-            "actorRole": entry.actor_role,
+            "actorRole": actor_role,
             "action": action,
             "targetType": target_type,
-            "targetId": entry.target_id,
+            "targetId": target,
             "before": before,
             "after": after,
         }

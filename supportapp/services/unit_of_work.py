@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select
+from sqlalchemy import Select, insert
 
 from supportapp import outbox
 from supportapp.extensions import db
+from supportapp.models import AuditLog
 from supportapp.realtime import bus
 
 log = logging.getLogger("supportapp.audit")
@@ -32,6 +33,7 @@ class UnitOfWork:
     events: list[bus.Event] = field(default_factory=list)
     jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     log_lines: list[dict[str, Any]] = field(default_factory=list)
+    audit_rows: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -64,6 +66,8 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     recorded = outbox.Recorded([])
     try:
         yield uow
+        if uow.audit_rows:
+            db.session.execute(insert(AuditLog.__table__), uow.audit_rows)
         recorded = outbox.record(db.session, uow.events, uow.jobs)
         db.session.commit()
     except BaseException:
