@@ -1,6 +1,7 @@
 """Regenerate docs/performance.md (tables and PNG plots) from bench/results/*.json.
 
-Hand-written analysis (profiles, before/after) lives in bench/NOTES.md and is included as is.
+Hand-written parts are included as they are: the sizing answers (bench/SIZING.md) first, the
+analysis (profiles, before/after: bench/NOTES.md) last.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bench.common import RESULTS, ROOT
 DOC = ROOT / "docs" / "performance.md"
 IMAGES = ROOT / "docs" / "img"
 NOTES = ROOT / "bench" / "NOTES.md"
+SIZING = ROOT / "bench" / "SIZING.md"
 
 
 def _load(name: str) -> dict | None:
@@ -170,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         "the last section.",
         "",
     ]
+    if SIZING.exists():  # the answers first, hand-written from the figures below
+        lines += [SIZING.read_text().strip(), ""]
     generic_section(lines, "Data generator", "seed", "seed-quick")
     scale_section(lines)
     load_section(lines)
