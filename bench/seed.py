@@ -374,7 +374,9 @@ def rebuild_and_check(database_url: str) -> dict[str, int]:
     from supportapp.analytics import counters, histogram_blocks, rollups, windows
     from supportapp.config import Config
 
-    app = create_app(Config({**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}))
+    # The rebuild needs the app's configuration, not Redis: any REDIS_URL satisfies it.
+    environ = {"REDIS_URL": "redis://127.0.0.1:6379/0", **os.environ}
+    app = create_app(Config({**environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}))
     with app.app_context():
         counters.rebuild_counters()
         mismatches = counters.check_counters()
