@@ -109,6 +109,16 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def sockets() -> Iterator[list]:
+    """Register WebSocket clients (tests/realtime/harness.py) here to have them closed after
+    the test."""
+    opened: list = []
+    yield opened
+    for sock in opened:
+        sock.close()
+
+
+@pytest.fixture
 def app_ctx(app: Flask) -> Iterator[None]:
     with app.app_context():
         yield

@@ -44,10 +44,9 @@ def transfer_targets(actor: Actor) -> list[SupportAgent]:
     """GET /api/support/agents/transfer-targets: the active agents a chat may be handed to by
     any staff member (the admin-only agent list is not theirs to read) — everyone but the
     caller's own profile, online first, then the least loaded."""
-    query = select(SupportAgent).where(SupportAgent.is_active.is_(True))
-    own = agent_of_user(actor.user_id)
-    if own is not None:
-        query = query.where(SupportAgent.id != own.id)
+    query = select(SupportAgent).where(
+        SupportAgent.is_active.is_(True), SupportAgent.user_id != actor.user_id
+    )
     return list(
         db.session.scalars(
             query.order_by(

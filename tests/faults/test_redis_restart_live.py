@@ -9,13 +9,12 @@ Redis, not to the one this test restarts."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 
 import pytest
 
 from testkit.processes import run_flask, wait_for
 from tests.faults.servers import new_user, request
-from tests.realtime.harness import Api, Closed, Socket, connected
+from tests.realtime.harness import Api, Closed, connected
 
 pytestmark = pytest.mark.slow
 
@@ -30,14 +29,6 @@ def _support_token(fault_environ: dict[str, str], base_url: str) -> str:
     )
     assert reply.status == 200, reply
     return reply.body["data"]["accessToken"]
-
-
-@pytest.fixture
-def sockets() -> Iterator[list[Socket]]:
-    opened: list[Socket] = []
-    yield opened
-    for sock in opened:
-        sock.close()
 
 
 def test_redis_restart_mid_stream_then_recovery(private_redis, fault_environ, web_servers, sockets):

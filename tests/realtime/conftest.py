@@ -48,12 +48,3 @@ def web(servers) -> WebServer:
 @pytest.fixture
 def api(web) -> Api:
     return Api(web)
-
-
-@pytest.fixture
-def sockets() -> Iterator[list]:
-    """Register sockets here to have them closed after the test."""
-    opened: list = []
-    yield opened
-    for sock in opened:
-        sock.close()
