@@ -73,16 +73,26 @@ def measure(database_url: str, runs: int) -> dict:
         counts = db.session.execute(
             text(
                 "SELECT count(*), count(*) FILTER (WHERE created_at >= :today),"
-                " count(*) FILTER (WHERE created_at >= :lo AND created_at < :hi)"
+                " count(*) FILTER (WHERE created_at >= :lo AND created_at < :hi),"
+                " count(DISTINCT created_at::date)"
                 " FROM chat_sessions"
             ),
             {"today": today, "lo": raw_day.start, "hi": raw_day.end},
         ).one()
+        agent_replies = db.session.scalar(
+            text(
+                "SELECT count(*) FROM chat_messages WHERE agent_id = :agent"
+                " AND (response_seconds IS NOT NULL OR first_response_seconds IS NOT NULL)"
+            ),
+            {"agent": agent},
+        )
         db.session.remove()
     return {
         "sessions": counts[0],
         "sessions_today": counts[1],
         "sessions_in_23_raw_hours": counts[2],
+        "days_with_sessions": counts[3],
+        "busiest_agent_timed_replies": agent_replies,
         "load_average": os.getloadavg(),
         "cases": cases,
     }
@@ -92,9 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", nargs="+", required=True)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--out", help="also write the report to this JSON file")
     args = parser.parse_args(argv)
     report = {url.rsplit("/", 1)[-1]: measure(url, args.runs) for url in args.database_url}
     print(json.dumps(report, indent=2))
+    if args.out:
+        with open(args.out, "w") as out:
+            json.dump(report, out, indent=2)
+            out.write("\n")
     return 0
 
 

@@ -3,8 +3,17 @@
 Sessions get a status mix (~10 % pending, ~20 % active — bounded by what the agents can hold —
 the rest closed), priorities, creation times spread over the last 90 days, ~10 messages each
 alternating sides with realistic response gaps, agents with mixed capacities, and ratings on a
-share of the closed sessions. Row triggers are disabled during the load and the counters they
-keep are rebuilt in bulk afterwards, then checked against the raw rows.
+share of the closed sessions. The open sessions (pending, active) are all in the last 6 hours,
+so at 1 M "today" holds ~12 % of all sessions.
+
+For history at a steady daily volume (what a team accumulates over years), `--days N` spreads
+the closed sessions over N days instead of 90 (sessions / N a day) and `--open-sessions N` caps
+the open queue at N sessions (the surplus picks are closed like the others): e.g.
+`--sessions 30000 --days 30 --open-sessions 300` vs `--sessions 1000000 --days 1000
+--open-sessions 300` hold the same ~1 k sessions a day and the same queue.
+
+Row triggers are disabled during the load and the counters they keep are rebuilt in bulk
+afterwards, then checked against the raw rows.
 
 The target database must already be migrated (`flask --app wsgi db upgrade`).
 """
@@ -150,8 +159,18 @@ def _copy(cur, table: str, columns: str, lines: Iterator[str]) -> None:
 
 
 class Seeder:
-    def __init__(self, sessions: int, agents: int, messages_per_session: int, seed: int) -> None:
+    def __init__(
+        self,
+        sessions: int,
+        agents: int,
+        messages_per_session: int,
+        seed: int,
+        days: int = DAYS,
+        open_sessions: int = -1,
+    ) -> None:
         self.sessions = sessions
+        self.days = days
+        self.open_left = open_sessions  # < 0: no cap (the default mix)
         self.agents = agents
         self.messages_per_session = messages_per_session
         self.rng = random.Random(seed)
@@ -177,7 +196,7 @@ class Seeder:
 
     def user_rows(self) -> Iterator[str]:
         password = hash_password("password123")
-        created = _ts(self.now - timedelta(days=DAYS + 1))
+        created = _ts(self.now - timedelta(days=self.days + 1))
         for i, user_id in enumerate(self.user_ids):
             yield (
                 f"{user_id}\tuser{i}@{SEED_MARKER}.example\tUsuario {i}\t{password}\tuser\t"
@@ -190,7 +209,7 @@ class Seeder:
             )
 
     def agent_rows(self) -> Iterator[str]:
-        created = _ts(self.now - timedelta(days=DAYS + 1))
+        created = _ts(self.now - timedelta(days=self.days + 1))
         for i, agent_id in enumerate(self.agent_ids):
             yield (
                 f"{agent_id}\t{self.agent_user_ids[i]}\tAgente {i}\t"
@@ -200,19 +219,23 @@ class Seeder:
 
     def _pick_status(self) -> tuple[str, int | None]:
         roll = self.rng.random()
+        if roll < 0.30 and self.open_left == 0:
+            roll = 1.0  # the open queue is full: closed like the rest
         if roll < 0.10:
+            self.open_left -= 1
             return "pending", None
         if roll < 0.30:
             agent = self.rng.randrange(self.agents)
             if self.load[agent] < self.capacity[agent]:
                 self.load[agent] += 1
+                self.open_left -= 1
                 return "active", agent
         return "closed", self.rng.randrange(self.agents)
 
     def _schedule(self) -> list[tuple[str, int | None, datetime]]:
         """(status, agent, creation time) of every session, in creation order — as a live
         system writes them, which is what time-ordered (BRIN) indexes rely on. Closed sessions
-        spread over the last DAYS days; open ones (pending, active) are recent: the last 6
+        spread over the last `days` days; open ones (pending, active) are recent: the last 6
         hours."""
         picked = [self._pick_status() for _ in range(self.sessions)]
         closed = [p for p in picked if p[0] == "closed"]
@@ -227,7 +250,7 @@ class Seeder:
                 for index, (status, agent) in enumerate(items)
             ]
 
-        return spread(closed, DAYS * 86400) + spread(still_open, 6 * 3600)
+        return spread(closed, self.days * 86400) + spread(still_open, 6 * 3600)
 
     def session_and_message_rows(self, messages_out: list[str]) -> Iterator[str]:
         """Yield session rows; append each session's message rows to `messages_out`."""
@@ -366,7 +389,7 @@ def _take(rows: Iterator[str], count: int) -> Iterator[str]:
         yield row
 
 
-def rebuild_and_check(database_url: str) -> dict[str, int]:
+def rebuild_and_check(database_url: str, days_back: int = DAYS) -> dict[str, int]:
     """Rebuild the trigger-kept counters, the daily rollups and the histogram blocks, then
     verify them against the raw rows (every counter; the rollups of the oldest, a middle and the
     latest finished day) and the blocks against their days (the first and the largest)."""
@@ -381,7 +404,7 @@ def rebuild_and_check(database_url: str) -> dict[str, int]:
         counters.rebuild_counters()
         mismatches = counters.check_counters()
         today = windows.utc_today()
-        days = [today - timedelta(days=n) for n in range(DAYS + 1, 0, -1)]
+        days = [today - timedelta(days=n) for n in range(days_back + 1, 0, -1)]
         for day in tqdm(days, unit="days", desc="daily rollups"):
             rollups.rollup_day(day)
         histogram_blocks.build_missing_blocks()
@@ -402,14 +425,28 @@ def main(argv: list[str] | None = None) -> int:
         agents=500,
         messages_per_session=11,
         seed=42,
+        days=DAYS,
+        open_sessions=-1,
         database_url=os.environ.get("DATABASE_URL"),
+        helps={
+            "days": "closed sessions spread over this many days (sessions / days a day)",
+            "open_sessions": "at most this many open (pending, active) sessions; -1: no cap "
+            "(~10 %% pending plus what the agents hold)",
+        },
     )
     if not args.database_url:
         raise SystemExit("DATABASE_URL is not set: pass --database-url")
-    seeder = Seeder(args.sessions, args.agents, args.messages_per_session, args.seed)
+    seeder = Seeder(
+        args.sessions,
+        args.agents,
+        args.messages_per_session,
+        args.seed,
+        days=args.days,
+        open_sessions=args.open_sessions,
+    )
     started = time.perf_counter()
     summary = seeder.load_into(args.database_url)
-    mismatches = rebuild_and_check(args.database_url)
+    mismatches = rebuild_and_check(args.database_url, args.days)
     summary["total_seconds"] = round(time.perf_counter() - started, 1)
     summary["counter_mismatches"] = mismatches
     print(summary)

@@ -19,16 +19,18 @@ Map (who owns what; R = reads, W = writes):
     windows.py          Read planning: splits a window into clean rolled-up days and raw
                         stretches, and sums / estimates percentiles over that plan.
                         R stats_daily_rollups, stats_daily_histograms, stats_rollup_dirty_days,
-                          stats_histogram_blocks, stats_histogram_block_counts, and the raw
+                          stats_histogram_blocks, stats_histogram_block_counts,
+                          stats_rollup_block_totals, and the raw
                           chat_sessions, chat_messages, session_ratings of the stretches.
     rollups.py          Write side of the daily rollups (periodic task, workers/rollup_tasks.py):
                         recomputes a day from raw rows; checks a day.
                         W stats_daily_rollups, stats_daily_histograms, stats_rollup_dirty_days
                           (deletes the marks it consumes); via histogram_blocks the blocks.
-    histogram_blocks.py Sums of the daily histograms over aligned runs of 2**k days, so a long
-                        range reads O(log days) blocks; builds them, drops stale ones, covers a
-                        range with the fewest. W/R stats_histogram_blocks,
-                        stats_histogram_block_counts; R stats_daily_histograms, _rollups.
+    histogram_blocks.py Sums of the daily histograms and rollup figures over aligned runs of
+                        2**k days, so a long range reads O(log days) blocks; builds them, drops
+                        stale ones, covers a range with the fewest. W/R stats_histogram_blocks,
+                        stats_histogram_block_counts, stats_rollup_block_totals;
+                        R stats_daily_histograms, _rollups.
     rollup_sql.py       The SQL text of the two aggregations (figures and time histograms of
                         the sessions created in [:lo, :hi)) shared by rollups.py (writing a
                         day) and windows.py (raw stretches). No tables of its own.

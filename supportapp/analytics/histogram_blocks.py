@@ -1,5 +1,7 @@
 """Histogram blocks: the daily histograms of aligned runs of 1, 2, 4, … 1024 days, summed, so
-the percentiles of a range of N rolled-up days read O(log N) blocks instead of N days.
+the percentiles of a range of N rolled-up days read O(log N) blocks instead of N days. Each
+block also holds its days' rollup figures summed per agent (`stats_rollup_block_totals`), so
+the counts, sums and ratings of those days are read from the same O(log N) units.
 
 A block of level k starts on a day whose ordinal is a multiple of 2**k and covers 2**k days;
 it exists once both its halves do (level k − 1; level 0 is the day itself, in
@@ -20,6 +22,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from supportapp.analytics.histograms import Histograms, sparse_sql
+from supportapp.analytics.rollup_sql import COLUMNS
 from supportapp.extensions import db
 from supportapp.models import OVERALL, HistogramBlockCount
 from supportapp.services.unit_of_work import unit_of_work
@@ -59,6 +62,21 @@ SELECT p.first_day, h.agent_id, h.figure, {sparse_sql("h.bucket", "h.count")} AS
   JOIN stats_daily_histograms h ON h.day BETWEEN p.first_day AND p.first_day + 1
  GROUP BY 1, 2, 3
 """
+# The summed rollup figures of each new block, per agent: from its two days (level 1) or from
+# its halves' totals (level ≥ 2).
+_TOTALS_SQL = f"""
+INSERT INTO stats_rollup_block_totals (level, first_day, agent_id, {", ".join(COLUMNS)})
+SELECT :level, p.first_day, u.agent_id, {", ".join(f"sum(u.{c})" for c in COLUMNS)}
+  FROM unnest(CAST(:firsts AS date[])) AS p(first_day)
+ CROSS JOIN LATERAL (VALUES (p.first_day), (p.first_day + (1 << (:level - 1)))) AS h(first_day)
+  JOIN (SELECT day AS first_day, agent_id, {", ".join(COLUMNS)} FROM stats_daily_rollups
+         WHERE :level = 1
+        UNION ALL
+        SELECT first_day, agent_id, {", ".join(COLUMNS)} FROM stats_rollup_block_totals
+         WHERE :level > 1 AND level = :level - 1) AS u
+    ON u.first_day = h.first_day
+ GROUP BY p.first_day, u.agent_id
+"""
 # The halves of each new block of level ≥ 2.
 _HALVES_SQL = """
 SELECT first_day, agent_id, figure, first_bucket, counts FROM stats_histogram_block_counts
@@ -97,6 +115,7 @@ def build_missing_blocks() -> int:
             )
             if firsts:
                 _write_counts(uow.db, level, firsts)
+                uow.db.execute(text(_TOTALS_SQL), {"level": level, "firsts": firsts})
         built += len(firsts)
     return built
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -195,6 +195,12 @@ def _exact_percentiles(window: Range, agent_id: uuid.UUID | None) -> Percentiles
         messages = messages.join(ChatSession, ChatSession.id == ChatMessage.session_id).where(
             created_in(window)
         )
+    if window.start is not None:
+        # A reply cannot precede its session (the hour absorbs clock skew, as in the raw
+        # stretches of analytics/rollup_sql.py): the scan starts at the range, through the BRIN
+        # on message time (team) or the agent's (agent, time) index, not at the beginning of
+        # history.
+        messages = messages.where(ChatMessage.timestamp >= window.start - timedelta(hours=1))
     if not team:
         sessions = sessions.add_columns(ChatSession.support_agent_id.label("agent_id"))
         sessions = sessions.where(ChatSession.support_agent_id.is_not(None)).group_by(

@@ -6,7 +6,8 @@ dirty. The answer is therefore exact at any moment, and its cost is one indexed 
 rolled-up range plus raw scans of a day or two. Writes nothing (rollups.py writes the rows).
 
 - `plan_window(start, end)` splits a range into rolled-up days and raw stretches;
-- `plan_totals(plan, agent)` sums counts, seconds and ratings over a plan;
+- `plan_totals(plan, agent)` sums counts, seconds and ratings over a plan (the rolled-up days
+  read as the fewest histogram blocks' summed totals and days that cover them);
 - `plan_percentiles(plan, agent)` estimates medians and p90s from the histograms of a plan;
 - `range_totals(first, last)` / `raw_totals(first, last)` are the same sums for whole days,
   through the plan and straight from raw rows (for checks).
@@ -161,14 +162,30 @@ def plan_totals(plan: WindowPlan, agent_id: uuid.UUID | None = None) -> RangeTot
     (OVERALL: the other rows may be partial), or of one agent (then only that agent's row)."""
     totals = RangeTotals()
     if plan.rolled_days:
-        sums = ", ".join(f"sum({c}) AS {c}" for c in COLUMNS)
+        # The fewest units covering the days, as for the percentiles: days alone, blocks' sums.
+        blocks = histogram_blocks.existing_blocks(plan.rolled_days[0], plan.rolled_days[-1])
+        units = histogram_blocks.cover(plan.rolled_days, blocks)
+        days = [first_day for level, first_day in units if level == 0]
+        levels = [level for level, _ in units if level > 0]
+        firsts = [first_day for level, first_day in units if level > 0]
+        sums = ", ".join(
+            f"sum({c})::bigint AS {c}" if c in INT_COLUMNS else f"sum({c}) AS {c}" for c in COLUMNS
+        )
         only = "" if agent_id is None else "AND agent_id = CAST(:agent AS uuid)"
+        columns = ", ".join(COLUMNS)
         for row in db.session.execute(
             text(
-                f"SELECT agent_id, {sums} FROM stats_daily_rollups"
-                f" WHERE day = ANY(:days) {only} GROUP BY agent_id"
+                f"SELECT agent_id, {sums} FROM ("
+                f" SELECT agent_id, {columns} FROM stats_daily_rollups"
+                f"  WHERE day = ANY(:days) {only}"
+                " UNION ALL"
+                f" SELECT agent_id, {columns} FROM stats_rollup_block_totals"
+                "  JOIN unnest(CAST(:levels AS smallint[]), CAST(:firsts AS date[]))"
+                "  AS b(level, first_day) USING (level, first_day)"
+                f"  WHERE true {only}) AS units"
+                " GROUP BY agent_id"
             ),
-            {"days": plan.rolled_days, "agent": str(agent_id)},
+            {"days": days, "levels": levels, "firsts": firsts, "agent": str(agent_id)},
         ):
             totals.add(row)
     team_sql = OVERALL_AGGREGATE_SQL if agent_id == OVERALL else AGGREGATE_SQL

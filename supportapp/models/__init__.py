@@ -21,6 +21,7 @@ from supportapp.models.rollup import (
     DailyRollup,
     HistogramBlock,
     HistogramBlockCount,
+    RollupBlockTotals,
     RollupDirtyDay,
 )
 from supportapp.models.sla import SlaTarget
@@ -53,6 +54,7 @@ __all__ = [
     "ResponseStatsHourly",
     "ResponseTemplate",
     "Role",
+    "RollupBlockTotals",
     "RollupDirtyDay",
     "Sender",
     "SessionRating",

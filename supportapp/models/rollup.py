@@ -41,6 +41,9 @@ class DailyRollup(db.Model):
     """
 
     __tablename__ = "stats_daily_rollups"
+    # Which days are rolled up (their OVERALL rows: windows.plan_window) and one agent's days,
+    # without visiting every agent's row of each day.
+    __table_args__ = (Index("ix_rollups_agent_day", "agent_id", "day"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     # No foreign key: OVERALL is not an agent, and history outlives a deleted agent.
@@ -116,6 +119,38 @@ class HistogramBlockCount(db.Model):
     figure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     first_bucket: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     counts: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class RollupBlockTotals(db.Model):
+    """The DailyRollup figures of a block's days, summed, for one agent (or OVERALL): written
+    with the block's histogram counts and deleted with the block, so the counts, sums and
+    ratings of N rolled-up days are read from O(log N) rows per agent
+    (analytics/histogram_blocks.py, windows.plan_totals)."""
+
+    __tablename__ = "stats_rollup_block_totals"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["level", "first_day"],
+            ["stats_histogram_blocks.level", "stats_histogram_blocks.first_day"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    sessions_created: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sessions_closed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    responses: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    response_seconds: Mapped[float] = mapped_column(Float, nullable=False)
+    first_responses: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    first_response_seconds: Mapped[float] = mapped_column(Float, nullable=False)
+    resolutions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    resolution_seconds: Mapped[float] = mapped_column(Float, nullable=False)
+    messages_sent: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    ratings: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    rating_sum: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    ratings_positive: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class RollupDirtyDay(db.Model):

@@ -131,3 +131,30 @@ def test_percentiles_through_blocks_equal_percentiles_through_days(app_ctx, agen
     db.session.execute(text("DELETE FROM stats_histogram_blocks"))
     assert windows.plan_percentiles(plan, agent_id) == through_blocks
     assert through_blocks
+
+
+@pytest.mark.usefixtures("history")
+@pytest.mark.parametrize("agent", [None, OVERALL, "an agent"])
+def test_totals_through_blocks_equal_totals_through_days(app_ctx, agent):
+    rollups.rollup_recent(DAYS_BACK + 1)
+    agent_id = agent
+    if agent == "an agent":
+        agent_id = db.session.scalar(
+            text("SELECT agent_id FROM stats_daily_rollups WHERE agent_id <> :overall LIMIT 1"),
+            {"overall": OVERALL},
+        )
+    assert any(level > 0 for level, _ in all_blocks())
+    plan = windows.plan_window(None, None)
+    through_blocks = windows.plan_totals(plan, agent_id)
+    db.session.execute(text("DELETE FROM stats_histogram_blocks"))  # and their totals
+    assert not db.session.scalar(text("SELECT count(*) FROM stats_rollup_block_totals"))
+    through_days = windows.plan_totals(plan, agent_id)
+
+    def rounded(totals):
+        return {name: round(value, 6) for name, value in totals.as_dict().items()}
+
+    assert rounded(through_blocks.overall) == rounded(through_days.overall)
+    assert through_blocks.agents.keys() == through_days.agents.keys()
+    for key, totals in through_days.agents.items():
+        assert rounded(through_blocks.agents[key]) == rounded(totals)
+    assert through_blocks.overall.sessions_created or through_blocks.agents
