@@ -39,12 +39,27 @@ def _count_round_trips(calls: list[int]) -> None:
     redis.client.Pipeline.execute = counted_pipeline
 
 
+def _count_statements(engine, statements: list[int]) -> None:
+    """Count the SQL statements this thread sends to PostgreSQL (one round trip each; the
+    outbox relay's thread is left out)."""
+    import threading
+
+    from sqlalchemy import event
+
+    main = threading.get_ident()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def counted(*_args):
+        if threading.get_ident() == main:
+            statements[0] += 1
+
+
 def _login(client, email: str) -> dict[str, str]:
     login = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     return {"Authorization": f"Bearer {login.get_json()['data']['accessToken']}"}
 
 
-def run(requests: int, profile: str | None = None) -> dict:
+def run(requests: int, profile: str | None = None, only: str | None = None) -> dict:
     from flask_migrate import upgrade
 
     from supportapp import create_app
@@ -121,12 +136,20 @@ def run(requests: int, profile: str | None = None) -> dict:
         }
         calls = [0]
         _count_round_trips(calls)
+        statements = [0]
+        with app.app_context():
+            from supportapp.extensions import db
+
+            _count_statements(db.engine, statements)
+        wanted = set(only.split(",")) if only else set(cases)
         for name, call in cases.items():
+            if name not in wanted:
+                continue
             for _ in range(30):  # warm caches (statements, the Lua script's SHA)
                 response = call()
                 assert response.status_code < 300, response.get_json()
             best = None
-            calls[0] = 0
+            calls[0] = statements[0] = 0
             for _ in range(3):
                 started = time.process_time()
                 for _ in range(requests):
@@ -136,6 +159,7 @@ def run(requests: int, profile: str | None = None) -> dict:
             report["cases"][name] = {
                 "cpu_ms": round(best, 3),
                 "redis_round_trips": round(calls[0] / (3 * requests), 2),
+                "sql_statements": round(statements[0] / (3 * requests), 2),
             }
             print(name, report["cases"][name], flush=True)
         if profile:
@@ -152,6 +176,7 @@ def _profile(name: str, call: Callable, requests: int) -> None:
         call()
     profiler.disable()
     path = RESULTS / f"profile-{name.lower().replace(' ', '-').replace('/', '')}.txt"
+    profiler.dump_stats(path.with_suffix(".prof"))  # full paths, for pstats or snakeviz
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
     stats.sort_stats("tottime").print_stats(40)
@@ -165,11 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         __doc__,
         argv,
         name="request_cost",
-        helps={"profile": "also profile this case (cProfile on CPU time)"},
+        helps={
+            "profile": "also profile this case (cProfile on CPU time)",
+            "only": "measure only these cases (comma-separated names)",
+        },
         requests=300,
         profile=None,
+        only=None,
     )
-    print(f"wrote {write_result(args.name, run(args.requests, args.profile))}")
+    print(f"wrote {write_result(args.name, run(args.requests, args.profile, args.only))}")
     return 0
 
 
