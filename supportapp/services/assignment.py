@@ -9,14 +9,16 @@ keeps `current_active_chats` exact and refuses any overshoot.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import column, select, update, values
+from sqlalchemy import bindparam, column, select, update, values
 from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm.attributes import set_committed_value
 
 from supportapp.auth.actor import SYSTEM_ACTOR, Actor
 from supportapp.errors import MSG_AGENT_AT_CAPACITY, Conflict, ValidationFailed
@@ -37,7 +39,7 @@ from supportapp.realtime import events
 from supportapp.services import access, audit
 from supportapp.services.presence import online_user_ids
 from supportapp.services.queue_order import QUEUE_ORDER
-from supportapp.services.sessions import ensure_open, last_message_of
+from supportapp.services.sessions import ensure_open, last_message_of, lock_with_last_message
 from supportapp.services.unit_of_work import UnitOfWork, unit_of_work
 
 MSG_AGENT_NOT_FOUND = "El agente de soporte no existe"
@@ -51,16 +53,14 @@ def assign_session(
     actor: Actor, session_id: uuid.UUID, agent_id: uuid.UUID
 ) -> tuple[ChatSession, ChatMessage | None]:
     """PATCH /api/chat/session/:id/assign. `support` may assign only to their own profile.
-    Returns the session and its most recent message (read under the session's lock, so no
-    second connection checkout after COMMIT).
+    Returns the session and its most recent message (read with the session's lock, in the
+    same statement).
 
     Two reads, both locking and in the usual order (the session, then the agents in id
     order): the target agent is read once, under its lock. The checks run in the order the
     API promises: the agent (400, 403), then the session (404, 409), then capacity (409)."""
     with unit_of_work() as uow:
-        chat = db.session.scalar(
-            select(ChatSession).where(ChatSession.id == session_id).with_for_update()
-        )
+        chat, last = lock_with_last_message(session_id)
         agent = ensure_assignable(
             _lock_agents(chat.support_agent_id if chat else None, agent_id).get(agent_id)
         )
@@ -72,7 +72,6 @@ def assign_session(
             if not agent.has_free_slot:
                 raise Conflict(MSG_AGENT_AT_CAPACITY)
             _record_assignment(uow, actor, chat, agent, utcnow())
-        last = last_message_of(chat.id)
     return chat, last
 
 
@@ -147,12 +146,34 @@ def transfer_session(
 
 
 def _move(uow: UnitOfWork, chat: ChatSession, agent: SupportAgent, now) -> None:
-    """Write the session's new agent (the trigger moves the counters and refuses overshoot)."""
-    chat.support_agent_id = agent.id
-    chat.status = SessionStatus.ACTIVE
-    chat.assigned_at = now
-    agent.last_assigned_at = now
-    uow.db.flush()
+    """Write the session's new agent and the agent's `last_assigned_at` in one statement (the
+    trigger moves the counters and refuses overshoot); both loaded objects take the new values
+    as their committed state, so the ORM has nothing left to flush for them."""
+    uow.db.execute(_move_statement(), {"session_id": chat.id, "agent_id": agent.id, "now": now})
+    set_committed_value(chat, "support_agent_id", agent.id)
+    set_committed_value(chat, "status", SessionStatus.ACTIVE)
+    set_committed_value(chat, "assigned_at", now)
+    set_committed_value(agent, "last_assigned_at", now)
+    set_committed_value(agent, "updated_at", now)
+
+
+@functools.cache
+def _move_statement():
+    sessions, agents = ChatSession.__table__, SupportAgent.__table__
+    agent_id = bindparam("agent_id", type_=agents.c.id.type)
+    now = bindparam("now", type_=agents.c.last_assigned_at.type)
+    agent = (
+        update(agents)
+        .where(agents.c.id == agent_id)
+        .values(last_assigned_at=now, updated_at=now)
+        .cte("assigned_agent")
+    )
+    return (
+        update(sessions)
+        .where(sessions.c.id == bindparam("session_id", type_=sessions.c.id.type))
+        .values(support_agent_id=agent_id, status=SessionStatus.ACTIVE, assigned_at=now)
+        .add_cte(agent)
+    )
 
 
 def _record_assignment(

@@ -75,12 +75,51 @@ class SessionPage:
 def get_visible_session(actor: Actor, session_id: uuid.UUID, *, lock: bool = False) -> ChatSession:
     """The session, if the actor may see it: its owner or any support role. Otherwise 404,
     exactly as if it did not exist."""
-    query = select(ChatSession).where(ChatSession.id == session_id)
-    if lock:
-        query = query.with_for_update()
-    chat = db.session.scalar(query)
+    chat = db.session.scalar(_session_statement(lock), {"session_id": session_id})
     access.ensure_visible(actor, chat)
     return chat
+
+
+def lock_with_last_message(
+    session_id: uuid.UUID,
+) -> tuple[ChatSession | None, ChatMessage | None]:
+    """The session locked FOR UPDATE and its most recent message, in one statement (the
+    message is the one `last_message_of` would read: new messages wait for this lock).
+    No visibility check: the caller checks in the order its API promises."""
+    row = db.session.execute(_locked_with_last_statement(), {"session_id": session_id}).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def get_visible_locked_with_last(
+    actor: Actor, session_id: uuid.UUID
+) -> tuple[ChatSession, ChatMessage | None]:
+    """`get_visible_session(lock=True)` with the session's most recent message."""
+    chat, last = lock_with_last_message(session_id)
+    access.ensure_visible(actor, chat)
+    return chat, last
+
+
+@functools.cache
+def _session_statement(lock: bool) -> Select:
+    query = select(ChatSession).where(ChatSession.id == bindparam("session_id"))
+    return query.with_for_update() if lock else query
+
+
+@functools.cache
+def _locked_with_last_statement() -> Select:
+    last = (
+        select(ChatMessage)
+        .where(ChatMessage.session_id == ChatSession.id)
+        .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
+        .limit(1)
+        .lateral("last_message")
+    )
+    return (
+        select(ChatSession, aliased(ChatMessage, last))
+        .outerjoin(last, true())
+        .where(ChatSession.id == bindparam("session_id"))
+        .with_for_update(of=ChatSession)
+    )
 
 
 def ensure_open(session: ChatSession) -> None:
@@ -408,25 +447,27 @@ def ensure_may_open(user_id: uuid.UUID, max_open: int) -> None:
 def change_priority(
     actor: Actor, session_id: uuid.UUID, priority: Priority
 ) -> tuple[ChatSession, ChatMessage | None]:
-    """The session and its most recent message (read under the lock, before COMMIT)."""
+    """The session and its most recent message (read with the lock, before COMMIT)."""
     with unit_of_work() as uow:
-        chat = get_visible_session(actor, session_id, lock=True)
+        chat, last = get_visible_locked_with_last(actor, session_id)
         ensure_open(chat)
         previous = chat.priority
         if previous != priority:
-            # One statement that also brings back the database-computed rank; the loaded
-            # object takes both as committed values (nothing left for the ORM to flush).
-            table = ChatSession.__table__
-            rank = uow.db.scalar(
-                update(table)
-                .where(table.c.id == chat.id)
-                .values(priority=priority)
-                .returning(table.c.priority_rank)
-            )
+            # The new priority and its due times in one statement that also brings back the
+            # database-computed rank; the loaded object takes them as committed values
+            # (nothing left for the ORM to flush).
             set_committed_value(chat, "priority", priority)
-            set_committed_value(chat, "priority_rank", rank)
             team = uow.db.get(Team, chat.team_id) if chat.team_id else None
-            sla.apply_due_times(chat, team)
+            with uow.db.no_autoflush:
+                due = sla.apply_due_times(chat, team)
+                values = {f"new_{name}": value for name, value in due.items()}
+                rank = uow.db.scalar(
+                    _priority_statement(tuple(due)),
+                    {"session_id": chat.id, "new_priority": priority, **values},
+                )
+            for name, value in due.items():
+                set_committed_value(chat, name, value)
+            set_committed_value(chat, "priority_rank", rank)
             audit.record(
                 uow,
                 actor,
@@ -438,23 +479,36 @@ def change_priority(
                 after={"priority": str(priority)},
             )
             uow.emit(events.chat_priority_changed(chat, previous))
-        last = last_message_of(chat.id)
     return chat, last
+
+
+@functools.cache
+def _priority_statement(due_columns: tuple[str, ...]):
+    """UPDATE of a session's priority and the due-time columns named, returning its rank."""
+    table = ChatSession.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("session_id"))
+        .values(
+            priority=bindparam("new_priority", type_=table.c.priority.type),
+            **{name: bindparam(f"new_{name}", type_=table.c[name].type) for name in due_columns},
+        )
+        .returning(table.c.priority_rank)
+    )
 
 
 def close_session(actor: Actor, session_id: uuid.UUID) -> tuple[ChatSession, ChatMessage | None]:
     """The owner, the assigned agent or an admin closes a session; the agent's load drops at
     once (trigger) and a freed slot may pull the next session from the queue. Returns the
-    session and its most recent message (read under the lock, before COMMIT)."""
+    session and its most recent message (read with the lock, before COMMIT)."""
     with unit_of_work() as uow:
-        session = get_visible_session(actor, session_id, lock=True)
+        session, last = get_visible_locked_with_last(actor, session_id)
         access.ensure_may_close(actor, session)
         if session.status == SessionStatus.CLOSED:
             raise Conflict(MSG_ALREADY_CLOSED)
         previous = close_recorded(uow, actor, session, "session.closed", audited=actor.is_support)
         if previous == SessionStatus.ACTIVE:
             request_auto_assignment(uow)
-        last = last_message_of(session.id)
     return session, last
 
 
