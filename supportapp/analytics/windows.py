@@ -16,6 +16,7 @@ rolled-up range plus raw scans of a day or two. Writes nothing (rollups.py write
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field, fields, make_dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -194,6 +195,15 @@ def plan_totals(plan: WindowPlan, agent_id: uuid.UUID | None = None) -> RangeTot
     return totals
 
 
+# Every agent's histograms of the rolled-up days of a window, merged, kept in this process for
+# the next reads of the same days: (database, units, their versions) -> Histograms.dense()
+# (~2 MB for 500 agents). A unit's version is its computed_at: rolling a day up again replaces
+# the day's rows (new computed_at) and deletes the blocks containing it, rebuilt later under a
+# new computed_at, so a changed unit never matches an old key.
+_ROLLED_CACHE: OrderedDict[tuple, list[tuple[tuple, int, bytes]]] = OrderedDict()
+ROLLED_CACHE_ENTRIES = 8
+
+
 def plan_percentiles(
     plan: WindowPlan, agent_id: uuid.UUID | None = None
 ) -> dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]]:
@@ -201,15 +211,17 @@ def plan_percentiles(
     histograms (analytics/histograms.py) of the rolled-up days — read as the fewest histogram
     blocks that cover them (analytics/histogram_blocks.py) — and of the raw stretches, fetched
     in one statement as one bytes value per histogram part and merged with numpy: OVERALL only
-    (`agent_id` = OVERALL), one agent, or every agent (None; without OVERALL)."""
-    parts: list[str] = []  # statements of (agent_id, figure, first_bucket, counts, pairs)
-    sparse: list[str] = []  # sources of (agent_id, figure, bucket, n) rows, packed into one part
+    (`agent_id` = OVERALL), one agent, or every agent (None; without OVERALL). Every agent's
+    merged rolled-up part is kept for the next read of the same days (_ROLLED_CACHE)."""
     params: dict = {"overall": str(OVERALL), "agent": str(agent_id)}
     only = (
         "AND agent_id <> CAST(:overall AS uuid)"
         if agent_id is None
         else "AND agent_id = CAST(:agent AS uuid)"
     )
+    histograms = Histograms()
+    dense: list[str] = []  # statements of (agent_id, figure, first_bucket, counts)
+    sparse: list[str] = []  # sources of (agent_id, figure, bucket, n) rows, packed into one part
     if plan.rolled_days:
         blocks = histogram_blocks.existing_blocks(plan.rolled_days[0], plan.rolled_days[-1])
         units = histogram_blocks.cover(plan.rolled_days, blocks)
@@ -221,15 +233,26 @@ def plan_percentiles(
             )
             params["days"] = days
         if len(days) < len(units):
-            parts.append(
-                "SELECT agent_id, figure, first_bucket, counts, NULL::bytea AS pairs"
-                " FROM stats_histogram_block_counts"
+            dense.append(
+                "SELECT agent_id, figure, first_bucket, counts FROM stats_histogram_block_counts"
                 " JOIN unnest(CAST(:levels AS smallint[]), CAST(:firsts AS date[]))"
                 " AS b(level, first_day) USING (level, first_day)"
                 f" WHERE true {only}"
             )
             params["levels"] = [level for level, _ in units if level > 0]
             params["firsts"] = [first_day for level, first_day in units if level > 0]
+        if agent_id is None:
+            key = _rolled_key(units)
+            if key in _ROLLED_CACHE:
+                _ROLLED_CACHE.move_to_end(key)
+                for histogram, first_bucket, counts in _ROLLED_CACHE[key]:
+                    histograms.add_dense(histogram, first_bucket, counts)
+            else:
+                _fetch_into(histograms, dense, sparse, params)
+                _ROLLED_CACHE[key] = histograms.dense()
+                while len(_ROLLED_CACHE) > ROLLED_CACHE_ENTRIES:
+                    _ROLLED_CACHE.popitem(last=False)
+            dense, sparse = [], []
     raw_sql = (
         OVERALL_HISTOGRAM_SQL
         if agent_id == OVERALL
@@ -241,14 +264,50 @@ def plan_percentiles(
         stretch = raw_sql.replace(":lo", f":lo{index}").replace(":hi", f":hi{index}")
         sparse.append(f"SELECT agent_id, figure, bucket, n FROM ({stretch}) AS raw{index}")
         params[f"lo{index}"], params[f"hi{index}"] = lo, hi
+    _fetch_into(histograms, dense, sparse, params)
+    found: dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]] = {}
+    for (agent, figure), pair in histograms.percentiles().items():
+        found.setdefault(agent, {})[Figure(figure)] = pair
+    return found
+
+
+def _rolled_key(units: list[tuple[int, date]]) -> tuple:
+    """The cache key of the rolled-up units of a read: the database, and each unit with the
+    computed_at of its rows (a block's, or its day's OVERALL rollup row)."""
+    versions = db.session.execute(
+        text(
+            "SELECT u.level, u.first_day, coalesce(b.computed_at, r.computed_at)"
+            " FROM unnest(CAST(:levels AS smallint[]), CAST(:firsts AS date[]))"
+            " AS u(level, first_day)"
+            " LEFT JOIN stats_histogram_blocks b"
+            "  ON u.level > 0 AND b.level = u.level AND b.first_day = u.first_day"
+            " LEFT JOIN stats_daily_rollups r"
+            "  ON u.level = 0 AND r.day = u.first_day AND r.agent_id = CAST(:overall AS uuid)"
+            " ORDER BY 1, 2"
+        ),
+        {
+            "levels": [level for level, _ in units],
+            "firsts": [first_day for _, first_day in units],
+            "overall": str(OVERALL),
+        },
+    ).all()
+    return (str(db.engine.url), tuple(tuple(row) for row in versions))
+
+
+def _fetch_into(histograms: Histograms, dense: list[str], sparse: list[str], params: dict) -> None:
+    """Add the rows of `dense` statements and of the `sparse` sources (packed per histogram in
+    SQL) to `histograms`, in one statement."""
+    parts = [
+        f"SELECT agent_id, figure, first_bucket, counts, NULL::bytea FROM ({statement}) AS d"
+        for statement in dense
+    ]
     if sparse:
         parts.append(
             "SELECT agent_id, figure, NULL::int2, NULL::bytea, "
             f"{sparse_sql()} FROM ({' UNION ALL '.join(sparse)}) AS parts GROUP BY agent_id, figure"
         )
     if not parts:
-        return {}
-    histograms = Histograms()
+        return
     for agent, figure, first_bucket, counts, pairs in db.session.execute(
         text(" UNION ALL ".join(parts)), params
     ):
@@ -256,10 +315,6 @@ def plan_percentiles(
             histograms.add_dense((agent, figure), first_bucket, counts)
         else:
             histograms.add_sparse((agent, figure), pairs)
-    found: dict[uuid.UUID, dict[Figure, tuple[float | None, float | None]]] = {}
-    for (agent, figure), pair in histograms.percentiles().items():
-        found.setdefault(agent, {})[Figure(figure)] = pair
-    return found
 
 
 def _raw(plan: WindowPlan, team_sql: str, agent_sql: str, agent_id: uuid.UUID | None):

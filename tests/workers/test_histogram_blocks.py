@@ -158,3 +158,32 @@ def test_totals_through_blocks_equal_totals_through_days(app_ctx, agent):
     for key, totals in through_days.agents.items():
         assert rounded(through_blocks.agents[key]) == rounded(totals)
     assert through_blocks.overall.sessions_created or through_blocks.agents
+
+
+@pytest.mark.usefixtures("history")
+def test_every_agents_rolled_part_is_reused_until_one_of_its_units_changes(app_ctx):
+    rollups.rollup_recent(DAYS_BACK + 1)
+    windows._ROLLED_CACHE.clear()
+    plan = windows.plan_window(None, None)
+    first = windows.plan_percentiles(plan, None)
+    assert len(windows._ROLLED_CACHE) == 1
+    assert windows.plan_percentiles(plan, None) == first  # the kept rolled-up part
+    assert len(windows._ROLLED_CACHE) == 1
+    # One day's reply times change and the day is rolled up again (its blocks are dropped).
+    day = max(plan.rolled_days)
+    db.session.execute(
+        text(
+            "UPDATE chat_messages SET response_seconds = response_seconds * 100"
+            " WHERE response_seconds IS NOT NULL AND session_id IN"
+            " (SELECT id FROM chat_sessions WHERE created_at >= :lo AND created_at < :hi)"
+        ),
+        dict(zip(("lo", "hi"), windows.day_bounds(day, day), strict=True)),
+    )
+    db.session.commit()
+    rollups.rollup_day(day)
+    histogram_blocks.build_missing_blocks()
+    plan = windows.plan_window(None, None)
+    changed = windows.plan_percentiles(plan, None)
+    assert changed != first
+    windows._ROLLED_CACHE.clear()
+    assert windows.plan_percentiles(plan, None) == changed
