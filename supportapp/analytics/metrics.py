@@ -22,7 +22,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, extract, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    select,
+    true,
+    union_all,
+)
 
 from supportapp.analytics import windows
 from supportapp.analytics.histograms import Figure
@@ -184,33 +195,50 @@ def _exact_percentiles(window: Range, agent_id: uuid.UUID | None) -> Percentiles
     sessions = select(*_median_p90(_resolution_seconds(), Figure.RESOLUTION)).where(
         ChatSession.status == SessionStatus.CLOSED, created_in(window)
     )
-    messages = select(
-        *_median_p90(ChatMessage.first_response_seconds, Figure.FIRST_RESPONSE),
-        *_median_p90(ChatMessage.response_seconds, Figure.RESPONSE),
+    replies = select(
+        ChatMessage.agent_id, ChatMessage.first_response_seconds, ChatMessage.response_seconds
     ).where(
         ChatMessage.sender == Sender.SUPPORT,
         ChatMessage.first_response_seconds.is_not(None) | ChatMessage.response_seconds.is_not(None),
     )
-    if _bounded(window):
-        messages = messages.join(ChatSession, ChatSession.id == ChatMessage.session_id).where(
-            created_in(window)
-        )
-    if window.start is not None:
-        # A reply cannot precede its session (the hour absorbs clock skew, as in the raw
-        # stretches of analytics/rollup_sql.py): the scan starts at the range, through the BRIN
-        # on message time (team) or the agent's (agent, time) index, not at the beginning of
-        # history.
-        messages = messages.where(ChatMessage.timestamp >= window.start - timedelta(hours=1))
     if not team:
         sessions = sessions.add_columns(ChatSession.support_agent_id.label("agent_id"))
         sessions = sessions.where(ChatSession.support_agent_id.is_not(None)).group_by(
             ChatSession.support_agent_id
         )
-        messages = messages.add_columns(ChatMessage.agent_id.label("agent_id"))
-        messages = messages.where(ChatMessage.agent_id.is_not(None)).group_by(ChatMessage.agent_id)
+        replies = replies.where(ChatMessage.agent_id.is_not(None))
         if agent_id is not None:
             sessions = sessions.where(ChatSession.support_agent_id == agent_id)
-            messages = messages.where(ChatMessage.agent_id == agent_id)
+            replies = replies.where(ChatMessage.agent_id == agent_id)
+    if window.start is None and window.end is not None:
+        # A reply cannot precede its session by more than the clock-skew hour (as in the raw
+        # stretches of analytics/rollup_sql.py), so a reply written before end − 1 h belongs to
+        # a session created before `end`: only the replies of the last hour need their session
+        # (a history of replies is read without one session lookup each).
+        edge = window.end - timedelta(hours=1)
+        source = union_all(
+            replies.where(ChatMessage.timestamp < edge),
+            replies.join(ChatSession, ChatSession.id == ChatMessage.session_id).where(
+                ChatMessage.timestamp >= edge, created_in(window)
+            ),
+        ).subquery()
+    else:
+        if _bounded(window):
+            replies = replies.join(ChatSession, ChatSession.id == ChatMessage.session_id).where(
+                created_in(window)
+            )
+        if window.start is not None:
+            # Replies follow their session (same hour): the scan starts at the range, through
+            # the BRIN on message time (team) or the agent's (agent, time) index, not at the
+            # beginning of history.
+            replies = replies.where(ChatMessage.timestamp >= window.start - timedelta(hours=1))
+        source = replies.subquery()
+    messages = select(
+        *_median_p90(source.c.first_response_seconds, Figure.FIRST_RESPONSE),
+        *_median_p90(source.c.response_seconds, Figure.RESPONSE),
+    )
+    if not team:
+        messages = messages.add_columns(source.c.agent_id).group_by(source.c.agent_id)
     found: Percentiles = {}
     for query, figures in (
         (sessions, (Figure.RESOLUTION,)),

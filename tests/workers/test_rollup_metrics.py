@@ -127,3 +127,42 @@ def test_busiest_hours_equal_a_direct_count(app_ctx, timezone):
             key=lambda item: (-item.sessions, item.hour),
         )
         assert metrics.busiest_hours(window, timezone) == expected
+
+
+@pytest.mark.parametrize("who", ["team", "every agent", "one agent"])
+def test_exact_percentiles_of_ranges_without_a_start_equal_a_join_on_every_reply(app_ctx, who):
+    """Ranges with only an end read the replies older than end − 1 h without their sessions;
+    the answer is that of joining every reply to its session."""
+    agent = db.session.scalar(
+        text("SELECT agent_id FROM chat_messages WHERE agent_id IS NOT NULL LIMIT 1")
+    )
+    agent_id = {"team": OVERALL, "every agent": None, "one agent": agent}[who]
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for end in (midnight, now - timedelta(minutes=30), midnight - timedelta(days=2, hours=5)):
+        found = metrics._exact_percentiles(Range(None, end), agent_id)
+        rows = db.session.execute(
+            text(
+                "SELECT CASE WHEN :team THEN CAST(:overall AS uuid) ELSE m.agent_id END AS key,"
+                " percentile_cont(0.5) WITHIN GROUP (ORDER BY m.first_response_seconds),"
+                " percentile_cont(0.9) WITHIN GROUP (ORDER BY m.first_response_seconds),"
+                " percentile_cont(0.5) WITHIN GROUP (ORDER BY m.response_seconds),"
+                " percentile_cont(0.9) WITHIN GROUP (ORDER BY m.response_seconds)"
+                " FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id"
+                " WHERE m.sender = 'support' AND s.created_at < :end"
+                " AND (m.first_response_seconds IS NOT NULL OR m.response_seconds IS NOT NULL)"
+                " AND (:team OR m.agent_id IS NOT NULL)"
+                " AND (CAST(:agent AS uuid) IS NULL OR m.agent_id = CAST(:agent AS uuid))"
+                " GROUP BY 1"
+            ),
+            {
+                "team": who == "team",
+                "overall": OVERALL,
+                "end": end,
+                "agent": agent if who == "one agent" else None,
+            },
+        ).all()
+        assert rows
+        for key, *values in rows:
+            assert found[key][Figure.FIRST_RESPONSE] == tuple(values[:2])
+            assert found[key][Figure.RESPONSE] == tuple(values[2:])
