@@ -67,7 +67,7 @@ _RECORD = text(
     )
     SELECT (SELECT array_agg(id ORDER BY id) FROM new) AS ids,
            EXISTS (SELECT 1 FROM event_outbox AS waiting
-                   WHERE waiting.ordering_key IN (SELECT ordering_key FROM new)
+                   WHERE waiting.ordering_key = ANY(CAST(:keys AS text[]))
                      AND waiting.id <> ALL(CAST(:published AS bigint[]))) AS behind
     """
 )
