@@ -53,24 +53,24 @@ RELAY_LOCK_KEY = 0x0B_0C_0E_57  # pg_try_advisory_xact_lock key of the relay
 CATCH_UP_PAUSES = (0.02, 0.05, 0.1)
 FLUSH_DELAY_SECONDS = 0.05
 
-_RECORD = text(
-    """
+# Sent as is to the driver (no SQLAlchemy compilation: it runs in every write transaction).
+_RECORD = """
     WITH gone AS (
-        DELETE FROM event_outbox WHERE id = ANY(CAST(:gone AS bigint[]))
+        DELETE FROM event_outbox WHERE id = ANY(CAST(%(gone)s AS bigint[]))
     ), new AS (
         INSERT INTO event_outbox (kind, ordering_key, payload)
         SELECT kind, ordering_key, payload
-        FROM unnest(CAST(:kinds AS varchar[]), CAST(:keys AS text[]), CAST(:payloads AS text[]))
+        FROM unnest(CAST(%(kinds)s AS varchar[]), CAST(%(keys)s AS text[]),
+                    CAST(%(payloads)s AS text[]))
              WITH ORDINALITY AS entry (kind, ordering_key, payload, position)
         ORDER BY position
-        RETURNING id, ordering_key
+        RETURNING id
     )
     SELECT (SELECT array_agg(id ORDER BY id) FROM new) AS ids,
            EXISTS (SELECT 1 FROM event_outbox AS waiting
-                   WHERE waiting.ordering_key = ANY(CAST(:keys AS text[]))
-                     AND waiting.id <> ALL(CAST(:published AS bigint[]))) AS behind
-    """
-)
+                   WHERE waiting.ordering_key = ANY(CAST(%(keys)s AS text[]))
+                     AND waiting.id <> ALL(CAST(%(published)s AS bigint[]))) AS behind
+"""
 _PENDING = text(
     """
     SELECT id, kind, payload FROM event_outbox
@@ -191,16 +191,20 @@ def record(
         return Recorded([])
     gone = _handed.take()
     try:
-        ids, behind = session.execute(
-            _RECORD,
-            {
-                "gone": gone,
-                "published": _handed.undeleted(),
-                "kinds": [kind for kind, _, _ in bodies],
-                "keys": [key for _, key, _ in bodies],
-                "payloads": [_payload(kind, body) for kind, _, body in bodies],
-            },
-        ).one()
+        ids, behind = (
+            session.connection()
+            .exec_driver_sql(
+                _RECORD,
+                {
+                    "gone": gone,
+                    "published": _handed.undeleted(),
+                    "kinds": [kind for kind, _, _ in bodies],
+                    "keys": [key for _, key, _ in bodies],
+                    "payloads": [_payload(kind, body) for kind, _, body in bodies],
+                },
+            )
+            .one()
+        )
     except BaseException:
         _handed.put_back(gone)
         raise
