@@ -29,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import redis
 from flask import Flask, current_app
 from sqlalchemy import text
@@ -53,10 +54,25 @@ RELAY_LOCK_KEY = 0x0B_0C_0E_57  # pg_try_advisory_xact_lock key of the relay
 CATCH_UP_PAUSES = (0.02, 0.05, 0.1)
 FLUSH_DELAY_SECONDS = 0.05
 
+# The audit rows of the transaction ride in the same statement: everything a unit of work
+# appends at its end costs one round trip.
+_AUDIT_COLUMNS = (
+    "actor_id uuid, actor_role varchar, action varchar, target_type varchar, target_id varchar,"
+    " session_id uuid, before jsonb, after jsonb, ip varchar, request_id varchar,"
+    " created_at timestamptz"
+)
+_AUDIT_NAMES = ", ".join(column.split()[0] for column in _AUDIT_COLUMNS.split(","))
+
 # Sent as is to the driver (no SQLAlchemy compilation: it runs in every write transaction).
-_RECORD = """
+_RECORD = f"""
     WITH gone AS (
         DELETE FROM event_outbox WHERE id = ANY(CAST(%(gone)s AS bigint[]))
+    ), audit AS (
+        INSERT INTO audit_logs ({_AUDIT_NAMES})
+        SELECT {_AUDIT_NAMES}
+        FROM ROWS FROM (jsonb_to_recordset(CAST(%(audit)s AS jsonb)) AS ({_AUDIT_COLUMNS}))
+             WITH ORDINALITY AS entry ({_AUDIT_NAMES}, position)
+        ORDER BY position
     ), new AS (
         INSERT INTO event_outbox (kind, ordering_key, payload)
         SELECT kind, ordering_key, payload
@@ -180,14 +196,17 @@ def _body(kind: str, payload: str) -> dict[str, Any]:
 
 
 def record(
-    session: Session, events: list[bus.Event], tasks: list[tuple[str, dict[str, Any]]]
+    session: Session,
+    events: list[bus.Event],
+    tasks: list[tuple[str, dict[str, Any]]],
+    audit_rows: list[dict[str, Any]] | None = None,
 ) -> Recorded:
-    """Insert the entries in the current transaction (one statement, which also deletes rows
-    this process handed over meanwhile) and tell whether an older entry of the same ordering
-    key is still waiting."""
+    """Insert the entries and the transaction's `audit_rows` (audit_logs columns) in the
+    current transaction — one statement, which also deletes rows this process handed over
+    meanwhile — and tell whether an older entry of the same ordering key is still waiting."""
     bodies = [(EVENT, ordering_key(e), e.to_fields()) for e in events]
     bodies += [(TASK, None, {"task": name, "kwargs": kwargs}) for name, kwargs in tasks]
-    if not bodies:
+    if not bodies and not audit_rows:
         return Recorded([])
     gone = _handed.take()
     try:
@@ -197,6 +216,7 @@ def record(
                 _RECORD,
                 {
                     "gone": gone,
+                    "audit": orjson.dumps(audit_rows or []).decode(),
                     "published": _handed.undeleted(),
                     "kinds": [kind for kind, _, _ in bodies],
                     "keys": [key for _, key, _ in bodies],
@@ -209,7 +229,8 @@ def record(
         _handed.put_back(gone)
         raise
     entries = [
-        Entry(id_, kind, body, key) for id_, (kind, key, body) in zip(ids, bodies, strict=True)
+        Entry(id_, kind, body, key)
+        for id_, (kind, key, body) in zip(ids or [], bodies, strict=True)
     ]
     return Recorded(entries, bool(behind), gone)
 

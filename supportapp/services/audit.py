@@ -28,8 +28,8 @@ def record(
 ) -> None:
     actor_role = str(actor.role) if actor.user_id else "system"
     target = str(target_id) if target_id else None
-    # A row, not an ORM object: written with the transaction's other audit rows in one
-    # statement at its end (unit_of_work), without the ORM's flush.
+    # A row, not an ORM object: written with the transaction's other audit rows and its
+    # outbox entries in one statement at its end (outbox.record), without the ORM's flush.
     uow.audit_rows.append(
         {
             "actor_id": actor.user_id,

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, insert
+from sqlalchemy import Select
 
 from supportapp import outbox
 from supportapp.extensions import db
-from supportapp.models import AuditLog
 from supportapp.realtime import bus
 
 log = logging.getLogger("supportapp.audit")
@@ -66,9 +65,7 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     recorded = outbox.Recorded([])
     try:
         yield uow
-        if uow.audit_rows:
-            db.session.execute(insert(AuditLog.__table__), uow.audit_rows)
-        recorded = outbox.record(db.session, uow.events, uow.jobs)
+        recorded = outbox.record(db.session, uow.events, uow.jobs, uow.audit_rows)
         db.session.commit()
     except BaseException:
         db.session.rollback()

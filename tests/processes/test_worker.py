@@ -104,7 +104,7 @@ def batch_waiting_on_audit(conn) -> tuple[int, bool] | None:
         conn,
         """SELECT pid, backend_xid IS NOT NULL FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid()
-              AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO audit_logs%'
+              AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO audit_logs%'
         """,
     )
     return found[0] if found else None
