@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from supportapp.auth.actor import Actor
 from supportapp.errors import Conflict
 from supportapp.extensions import db
-from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus
+from supportapp.models import ChatMessage, ChatSession, Sender, SessionStatus, SupportAgent
 from supportapp.models.base import utcnow
 from supportapp.realtime import events
 from supportapp.services import access, attachments, audit, templates
-from supportapp.services.agents import agent_of_user
 from supportapp.services.assignment import give_to_agent
 from supportapp.services.sessions import ensure_open, get_visible_session, messages_of
 from supportapp.services.unit_of_work import unit_of_work
@@ -96,9 +96,8 @@ def send_support_message(
     sender's first reply to an unassigned session takes it when they have free capacity.
     With `template_id` the text is that response template rendered for this session."""
     with unit_of_work() as uow:
-        session = get_visible_session(actor, session_id, lock=True)
+        session, agent = _lock_with_agent_of(actor, session_id)
         ensure_open(session)
-        agent = agent_of_user(actor.user_id)
         if template_id is not None:
             text = templates.render_for_session(actor, template_id, session, agent)
         if session.status == SessionStatus.PENDING and agent is not None and agent.can_take_chats:
@@ -146,6 +145,30 @@ def send_support_message(
     return message
 
 
+def _lock_with_agent_of(
+    actor: Actor, session_id: uuid.UUID
+) -> tuple[ChatSession, SupportAgent | None]:
+    """`get_visible_session(lock=True)` and `agent_of_user(actor.user_id)` in one statement.
+    The agent row is read, not locked, as before: giving the session to the agent locks and
+    re-reads it (`give_to_agent`), so a stale capacity only decides whether to try."""
+    row = db.session.execute(
+        _lock_with_agent_statement(), {"session_id": session_id, "user_id": actor.user_id}
+    ).first()
+    chat, agent = row if row else (None, None)
+    access.ensure_visible(actor, chat)
+    return chat, agent
+
+
+@functools.cache
+def _lock_with_agent_statement() -> Select:
+    return (
+        select(ChatSession, SupportAgent)
+        .outerjoin(SupportAgent, SupportAgent.user_id == bindparam("user_id"))
+        .where(ChatSession.id == bindparam("session_id"))
+        .with_for_update(of=ChatSession)
+    )
+
+
 def _write(
     chat: ChatSession,
     message: ChatMessage,
@@ -157,21 +180,37 @@ def _write(
     message stays out of the ORM session and the session object has nothing left to flush.
     `changes` holds the new values, computed from the locked row. An `attachment` is stored
     right after its message, in the same transaction."""
-    inserted = (
-        ChatMessage.__table__.insert()
-        .values({column: getattr(message, column) for column in MESSAGE_COLUMNS})
-        .cte("new_message")
-    )
-    db.session.execute(
-        update(ChatSession.__table__)
-        .where(ChatSession.__table__.c.id == chat.id)
-        .values(changes)
-        .add_cte(inserted)
-    )
+    params = {f"m_{column}": getattr(message, column) for column in MESSAGE_COLUMNS}
+    params.update({f"s_{name}": value for name, value in changes.items()})
+    params["session_id"] = chat.id
+    db.session.execute(_write_statement(tuple(changes)), params)
     for name, value in changes.items():
         set_committed_value(chat, name, value)
     if attachment is not None:
         attachments.store(message, attachment, message.sender_user_id)
+
+
+@functools.cache
+def _write_statement(changed: tuple[str, ...]):
+    """The message INSERT (in a CTE) and the UPDATE of the session's `changed` columns, built
+    once per set of columns; the values are bound per request."""
+    messages, sessions = ChatMessage.__table__, ChatSession.__table__
+    inserted = (
+        messages.insert()
+        .values(
+            {
+                column: bindparam(f"m_{column}", type_=messages.c[column].type)
+                for column in MESSAGE_COLUMNS
+            }
+        )
+        .cte("new_message")
+    )
+    return (
+        update(sessions)
+        .where(sessions.c.id == bindparam("session_id", type_=sessions.c.id.type))
+        .values({name: bindparam(f"s_{name}", type_=sessions.c[name].type) for name in changed})
+        .add_cte(inserted)
+    )
 
 
 def _first_response(session: ChatSession, now) -> float | None:
