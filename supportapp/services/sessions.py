@@ -83,11 +83,22 @@ def get_visible_session(actor: Actor, session_id: uuid.UUID, *, lock: bool = Fal
 def lock_with_last_message(
     session_id: uuid.UUID,
 ) -> tuple[ChatSession | None, ChatMessage | None]:
-    """The session locked FOR UPDATE and its most recent message, in one statement (the
-    message is the one `last_message_of` would read: new messages wait for this lock).
-    No visibility check: the caller checks in the order its API promises."""
+    """The session locked FOR UPDATE and its most recent message, usually in one statement.
+    No visibility check: the caller checks in the order its API promises.
+
+    New messages wait for this lock, but a statement that waited for it re-reads only the
+    locked row: the message joined to it is the one of the statement's start. Every message
+    write sets `last_message_at` to its message's timestamp (and a session without messages
+    keeps its `created_at` there), so a message that does not match the locked row was
+    written meanwhile: then the message is read again, after the lock (`last_message_of`)."""
     row = db.session.execute(_locked_with_last_statement(), {"session_id": session_id}).first()
-    return (row[0], row[1]) if row else (None, None)
+    if row is None:
+        return None, None
+    chat, last = row
+    shown = last.timestamp if last is not None else chat.created_at
+    if shown != chat.last_message_at:
+        last = last_message_of(chat.id)
+    return chat, last
 
 
 def get_visible_locked_with_last(
