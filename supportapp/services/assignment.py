@@ -219,17 +219,22 @@ def _lock_agents(
     by id, freshly read, each with `is_staff` set from its user's current role."""
     ids = sorted({agent_id, previous_id} - {None}, key=str)
     found = {}
-    for agent, role in db.session.execute(
-        select(SupportAgent, User.role)
-        .join(User, User.id == SupportAgent.user_id)
-        .where(SupportAgent.id.in_(ids))
-        .order_by(SupportAgent.id)
-        .with_for_update(of=SupportAgent)
-        .execution_options(populate_existing=True)
-    ):
+    for agent, role in db.session.execute(_lock_agents_statement(), {"ids": ids}):
         agent.is_staff = role in SUPPORT_ROLES
         found[agent.id] = agent
     return found
+
+
+@functools.cache
+def _lock_agents_statement():
+    return (
+        select(SupportAgent, User.role)
+        .join(User, User.id == SupportAgent.user_id)
+        .where(SupportAgent.id.in_(bindparam("ids", expanding=True)))
+        .order_by(SupportAgent.id)
+        .with_for_update(of=SupportAgent)
+        .execution_options(populate_existing=True)
+    )
 
 
 def ensure_assignable(agent: SupportAgent | None) -> SupportAgent:
