@@ -21,6 +21,7 @@ is idempotent) with the task id `outbox-<id>`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -54,39 +55,46 @@ RELAY_LOCK_KEY = 0x0B_0C_0E_57  # pg_try_advisory_xact_lock key of the relay
 CATCH_UP_PAUSES = (0.02, 0.05, 0.1)
 FLUSH_DELAY_SECONDS = 0.05
 
-# The audit rows of the transaction ride in the same statement: everything a unit of work
-# appends at its end costs one round trip.
+# What `record` sends, in one round trip, as separate simple statements (the driver sends them
+# as one query; a single statement of CTEs cost PostgreSQL twice the CPU, mostly planning):
+# the deletion of rows this process handed over, the transaction's audit rows, and the new
+# entries with whether an older entry of their ordering keys is still waiting. Sent as is to
+# the driver: no SQLAlchemy compilation, in every write transaction.
+_DELETE_HANDED = "DELETE FROM event_outbox WHERE id = ANY(CAST(%(gone)s AS bigint[]));"
 _AUDIT_COLUMNS = (
     "actor_id uuid, actor_role varchar, action varchar, target_type varchar, target_id varchar,"
     " session_id uuid, before jsonb, after jsonb, ip varchar, request_id varchar,"
     " created_at timestamptz"
 )
 _AUDIT_NAMES = ", ".join(column.split()[0] for column in _AUDIT_COLUMNS.split(","))
-
-# Sent as is to the driver (no SQLAlchemy compilation: it runs in every write transaction).
-_RECORD = f"""
-    WITH gone AS (
-        DELETE FROM event_outbox WHERE id = ANY(CAST(%(gone)s AS bigint[]))
-    ), audit AS (
-        INSERT INTO audit_logs ({_AUDIT_NAMES})
-        SELECT {_AUDIT_NAMES}
-        FROM ROWS FROM (jsonb_to_recordset(CAST(%(audit)s AS jsonb)) AS ({_AUDIT_COLUMNS}))
-             WITH ORDINALITY AS entry ({_AUDIT_NAMES}, position)
-        ORDER BY position
-    ), new AS (
-        INSERT INTO event_outbox (kind, ordering_key, payload)
-        SELECT kind, ordering_key, payload
-        FROM unnest(CAST(%(kinds)s AS varchar[]), CAST(%(keys)s AS text[]),
-                    CAST(%(payloads)s AS text[]))
-             WITH ORDINALITY AS entry (kind, ordering_key, payload, position)
-        ORDER BY position
-        RETURNING id
+_INSERT_AUDIT = f"""
+    INSERT INTO audit_logs ({_AUDIT_NAMES})
+    SELECT {_AUDIT_NAMES}
+    FROM ROWS FROM (jsonb_to_recordset(CAST(%(audit)s AS jsonb)) AS ({_AUDIT_COLUMNS}))
+         WITH ORDINALITY AS entry ({_AUDIT_NAMES}, position)
+    ORDER BY position;"""
+_INSERT_ENTRIES = """
+    WITH new AS (
+        INSERT INTO event_outbox (kind, ordering_key, payload) VALUES {values} RETURNING id
     )
     SELECT (SELECT array_agg(id ORDER BY id) FROM new) AS ids,
            EXISTS (SELECT 1 FROM event_outbox AS waiting
                    WHERE waiting.ordering_key = ANY(CAST(%(keys)s AS text[]))
-                     AND waiting.id <> ALL(CAST(%(published)s AS bigint[]))) AS behind
-"""
+                     AND waiting.id <> ALL(CAST(%(published)s AS bigint[]))) AS behind"""
+
+
+@functools.cache
+def _record_sql(entries: int, deleting: bool, auditing: bool) -> str:
+    """The statements `record` sends for `entries` new entries (VALUES insert in order)."""
+    parts = [_DELETE_HANDED] if deleting else []
+    if auditing:
+        parts.append(_INSERT_AUDIT)
+    if entries:
+        values = ", ".join(f"(%(kind{i})s, %(key{i})s, %(payload{i})s)" for i in range(entries))
+        parts.append(_INSERT_ENTRIES.format(values=values))
+    return "\n".join(parts)
+
+
 _PENDING = text(
     """
     SELECT id, kind, payload FROM event_outbox
@@ -202,29 +210,28 @@ def record(
     audit_rows: list[dict[str, Any]] | None = None,
 ) -> Recorded:
     """Insert the entries and the transaction's `audit_rows` (audit_logs columns) in the
-    current transaction — one statement, which also deletes rows this process handed over
+    current transaction — one round trip, which also deletes rows this process handed over
     meanwhile — and tell whether an older entry of the same ordering key is still waiting."""
     bodies = [(EVENT, ordering_key(e), e.to_fields()) for e in events]
     bodies += [(TASK, None, {"task": name, "kwargs": kwargs}) for name, kwargs in tasks]
     if not bodies and not audit_rows:
         return Recorded([])
     gone = _handed.take()
+    parameters: dict[str, Any] = {
+        "gone": gone,
+        "audit": orjson.dumps(audit_rows).decode() if audit_rows else None,
+        "published": _handed.undeleted(),
+        "keys": [key for _, key, _ in bodies],
+    }
+    for i, (kind, key, body) in enumerate(bodies):
+        parameters[f"kind{i}"] = kind
+        parameters[f"key{i}"] = key
+        parameters[f"payload{i}"] = _payload(kind, body)
     try:
-        ids, behind = (
-            session.connection()
-            .exec_driver_sql(
-                _RECORD,
-                {
-                    "gone": gone,
-                    "audit": orjson.dumps(audit_rows or []).decode(),
-                    "published": _handed.undeleted(),
-                    "kinds": [kind for kind, _, _ in bodies],
-                    "keys": [key for _, key, _ in bodies],
-                    "payloads": [_payload(kind, body) for kind, _, body in bodies],
-                },
-            )
-            .one()
+        result = session.connection().exec_driver_sql(
+            _record_sql(len(bodies), bool(gone), bool(audit_rows)), parameters
         )
+        ids, behind = result.one() if bodies else ([], False)
     except BaseException:
         _handed.put_back(gone)
         raise
