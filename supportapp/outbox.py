@@ -26,6 +26,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 import orjson
 import redis
 from flask import Flask, current_app
+from psycopg2.extras import Json
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -62,17 +64,19 @@ FLUSH_DELAY_SECONDS = 0.05
 # the driver: no SQLAlchemy compilation, in every write transaction.
 _DELETE_HANDED = "DELETE FROM event_outbox WHERE id = ANY(CAST(%(gone)s AS bigint[]));"
 _AUDIT_COLUMNS = (
-    "actor_id uuid, actor_role varchar, action varchar, target_type varchar, target_id varchar,"
-    " session_id uuid, before jsonb, after jsonb, ip varchar, request_id varchar,"
-    " created_at timestamptz"
+    "actor_id",
+    "actor_role",
+    "action",
+    "target_type",
+    "target_id",
+    "session_id",
+    "before",
+    "after",
+    "ip",
+    "request_id",
+    "created_at",
 )
-_AUDIT_NAMES = ", ".join(column.split()[0] for column in _AUDIT_COLUMNS.split(","))
-_INSERT_AUDIT = f"""
-    INSERT INTO audit_logs ({_AUDIT_NAMES})
-    SELECT {_AUDIT_NAMES}
-    FROM ROWS FROM (jsonb_to_recordset(CAST(%(audit)s AS jsonb)) AS ({_AUDIT_COLUMNS}))
-         WITH ORDINALITY AS entry ({_AUDIT_NAMES}, position)
-    ORDER BY position;"""
+_JSON_COLUMNS = frozenset({"before", "after"})
 _INSERT_ENTRIES = """
     WITH new AS (
         INSERT INTO event_outbox (kind, ordering_key, payload) VALUES {values} RETURNING id
@@ -84,11 +88,16 @@ _INSERT_ENTRIES = """
 
 
 @functools.cache
-def _record_sql(entries: int, deleting: bool, auditing: bool) -> str:
-    """The statements `record` sends for `entries` new entries (VALUES insert in order)."""
+def _record_sql(entries: int, deleting: bool, audit_rows: int) -> str:
+    """The statements `record` sends for `entries` new entries and `audit_rows` audit rows
+    (both by VALUES, in order)."""
     parts = [_DELETE_HANDED] if deleting else []
-    if auditing:
-        parts.append(_INSERT_AUDIT)
+    if audit_rows:
+        rows = ", ".join(
+            "(" + ", ".join(f"%(a{i}_{column})s" for column in _AUDIT_COLUMNS) + ")"
+            for i in range(audit_rows)
+        )
+        parts.append(f"INSERT INTO audit_logs ({', '.join(_AUDIT_COLUMNS)}) VALUES {rows};")
     if entries:
         values = ", ".join(f"(%(kind{i})s, %(key{i})s, %(payload{i})s)" for i in range(entries))
         parts.append(_INSERT_ENTRIES.format(values=values))
@@ -219,7 +228,6 @@ def record(
     gone = _handed.take()
     parameters: dict[str, Any] = {
         "gone": gone,
-        "audit": orjson.dumps(audit_rows).decode() if audit_rows else None,
         "published": _handed.undeleted(),
         "keys": [key for _, key, _ in bodies],
     }
@@ -227,9 +235,12 @@ def record(
         parameters[f"kind{i}"] = kind
         parameters[f"key{i}"] = key
         parameters[f"payload{i}"] = _payload(kind, body)
+    for i, row in enumerate(audit_rows or ()):
+        for column in _AUDIT_COLUMNS:
+            parameters[f"a{i}_{column}"] = _audit_value(column, row.get(column))
     try:
         result = session.connection().exec_driver_sql(
-            _record_sql(len(bodies), bool(gone), bool(audit_rows)), parameters
+            _record_sql(len(bodies), bool(gone), len(audit_rows or ())), parameters
         )
         ids, behind = result.one() if bodies else ([], False)
     except BaseException:
@@ -240,6 +251,21 @@ def record(
         for id_, (kind, key, body) in zip(ids or [], bodies, strict=True)
     ]
     return Recorded(entries, bool(behind), gone)
+
+
+def _audit_value(column: str, value: Any) -> Any:
+    """An audit row's value as the driver takes it (UUIDs as text, JSON documents as JSON)."""
+    if value is None:
+        return None
+    if column in _JSON_COLUMNS:
+        return Json(value, dumps=_json_text)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def settle(recorded: Recorded, committed: bool) -> None:

@@ -324,6 +324,11 @@ def test_path_tricks_in_the_uploaded_filename_never_reach_storage(
 # --- who may send ----------------------------------------------------------------------------
 
 
+def unsigned(attachment: dict) -> dict:
+    """An attachment as shown, with its link's path instead of the signed link."""
+    return {**attachment, "url": urlsplit(attachment["url"]).path}
+
+
 def test_staff_send_as_support_and_it_counts_as_the_first_reply(app, client, make_agent, session):
     agent_account, agent = make_agent()
 
@@ -335,7 +340,9 @@ def test_staff_send_as_support_and_it_counts_as_the_first_reply(app, client, mak
     ).get_json()["data"]
     assert details["session"]["status"] == "active"
     assert details["session"]["supportAgentId"] == agent["id"]
-    assert details["session"]["messages"][-1]["attachments"] == data["attachments"]
+    # The same files; each read signs its links anew, with an expiry in whole seconds.
+    listed = details["session"]["messages"][-1]["attachments"]
+    assert [unsigned(a) for a in listed] == [unsigned(a) for a in data["attachments"]]
     with app.app_context():
         first = db.session.scalar(
             select(ChatMessage.first_response_seconds).where(ChatMessage.id == data["id"])
