@@ -36,11 +36,13 @@ import redis
 from flask import Flask, current_app
 from psycopg2.extras import Json
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from supportapp import jobs
 from supportapp.extensions import db, redis_client
+from supportapp.models import AuditLog
 from supportapp.realtime import bus
 
 log = logging.getLogger(__name__)
@@ -63,20 +65,9 @@ FLUSH_DELAY_SECONDS = 0.05
 # entries with whether an older entry of their ordering keys is still waiting. Sent as is to
 # the driver: no SQLAlchemy compilation, in every write transaction.
 _DELETE_HANDED = "DELETE FROM event_outbox WHERE id = ANY(CAST(%(gone)s AS bigint[]));"
-_AUDIT_COLUMNS = (
-    "actor_id",
-    "actor_role",
-    "action",
-    "target_type",
-    "target_id",
-    "session_id",
-    "before",
-    "after",
-    "ip",
-    "request_id",
-    "created_at",
-)
-_JSON_COLUMNS = frozenset({"before", "after"})
+# The audit_logs columns a unit of work fills (all but the identity), from the model.
+_AUDIT_COLUMNS = tuple(c.name for c in AuditLog.__table__.columns if c.name != "id")
+_JSON_COLUMNS = frozenset(c.name for c in AuditLog.__table__.columns if isinstance(c.type, JSONB))
 _INSERT_ENTRIES = """
     WITH new AS (
         INSERT INTO event_outbox (kind, ordering_key, payload) VALUES {values} RETURNING id
@@ -247,8 +238,7 @@ def record(
         _handed.put_back(gone)
         raise
     entries = [
-        Entry(id_, kind, body, key)
-        for id_, (kind, key, body) in zip(ids or [], bodies, strict=True)
+        Entry(id_, kind, body, key) for id_, (kind, key, body) in zip(ids, bodies, strict=True)
     ]
     return Recorded(entries, bool(behind), gone)
 
